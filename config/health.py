@@ -1,0 +1,50 @@
+"""Liveness and readiness probes for load balancers and operators."""
+
+from __future__ import annotations
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the process can answer at all."""
+    return JsonResponse({"status": "ok"})
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _broker() -> str:
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+def _redis() -> str:
+    if not settings.REDIS_URL:
+        return "not configured (local-memory cache)"
+    cache.set("readyz", "1", timeout=5)
+    return "ok"
+
+
+CHECKS = {"database": _database, "broker": _broker, "redis": _redis}
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 with each dependency's state; 503 naming every dependency that is down."""
+    states: dict[str, str] = {}
+    down: list[str] = []
+    for name, check in CHECKS.items():
+        try:
+            states[name] = check()
+        except Exception as exc:
+            states[name] = f"down: {exc.__class__.__name__}: {exc}"[:300]
+            down.append(name)
+    body = {"status": "ok" if not down else "unavailable", "down": down, "checks": states}
+    return JsonResponse(body, status=503 if down else 200)

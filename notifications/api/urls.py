@@ -1,0 +1,13 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
+
+router = DefaultRouter()
+router.register("notifications", NotificationViewSet, basename="notification")
+
+urlpatterns = [
+    path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),
+    path("webhook-secret/rotate/", WebhookSecretRotateView.as_view(), name="webhook-secret-rotate"),
+    *router.urls,
+]

@@ -1,0 +1,145 @@
+"""Notifications, their delivery attempts, and each client's signing secret.
+
+The ``Notification`` row is the source of truth; broker messages only wake a
+worker. ``next_attempt_at`` is when the row is next due (``send_at`` while
+scheduled, the retry time while retrying) so one partial index serves both the
+claim's due check and the missed-sweep.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+LIVE_STATUSES = ("scheduled", "retrying")
+
+
+class Status(models.TextChoices):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class FailureReason(models.TextChoices):
+    """Why a row ended ``failed``: the dead-letter list's categories."""
+
+    PERMANENT = "permanent"
+    EXHAUSTED = "exhausted"
+    WORKER_LOST = "worker_lost"
+
+
+class Notification(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=32)
+    recipient = models.CharField(max_length=2048)
+    subject = models.CharField(max_length=998, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    payload = models.JSONField(null=True, blank=True)
+    send_at = models.DateTimeField()
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    max_attempts = models.PositiveSmallIntegerField()
+    # NULL, not "": the unique constraint must ignore rows without a key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # sha256 of the create request, to tell a replay from a reuse of the key.
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Attempts started since the last manual retry.")
+    attempts_total = models.PositiveIntegerField(default=0, help_text="Attempts started over the row's life.")
+    last_error = models.TextField(null=True, blank=True)  # noqa: DJ001 -- the API promises null, not ""
+    failure_reason = models.CharField(max_length=16, choices=FailureReason.choices, blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+
+    # A message carries the token it was published with; reschedule and manual
+    # retry change it, so messages published before are ignored by the claim.
+    dispatch_token = models.UUIDField(default=uuid.uuid4)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("owner", "idempotency_key"),
+                condition=Q(idempotency_key__isnull=False),
+                name="notification_owner_idempotency_key_uniq",
+            ),
+        ]
+        indexes = [
+            # A client's list, newest first (cursor pagination on created_at).
+            models.Index(fields=("owner", "-created_at"), name="notification_owner_created"),
+            models.Index(fields=("owner", "status", "-created_at"), name="notification_owner_status"),
+            # Due rows: the missed-sweep; small because it holds live rows only.
+            models.Index(
+                fields=("next_attempt_at",),
+                condition=Q(status__in=LIVE_STATUSES),
+                name="notification_live_due",
+            ),
+            # Stuck rows: the stuck-sweep over expired leases.
+            models.Index(
+                fields=("lease_expires_at",),
+                condition=Q(status="sending"),
+                name="notification_sending_lease",
+            ),
+            models.Index(fields=("status", "updated_at"), name="notification_status_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient} ({self.status})"
+
+
+class Outcome(models.TextChoices):
+    SENT = "sent"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    WORKER_LOST = "worker_lost"
+
+
+class DeliveryAttempt(models.Model):
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ("notification", "number")
+        constraints = [
+            models.UniqueConstraint(fields=("notification", "number"), name="attempt_notification_number_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.outcome}"
+
+
+class WebhookSecret(models.Model):
+    """A client's Standard Webhooks signing secret; the previous one signs too until it expires."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret")
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    previous_secret = models.CharField(max_length=100, blank=True, default="")
+    previous_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"signing secret of {self.owner}"

@@ -1,0 +1,558 @@
+"""Every write to notifications: create, cancel, reschedule, retry, claim, deliver, sweep.
+
+The rules of DESIGN.md live here. Each state change is one conditional UPDATE
+whose row count decides, so two workers, a worker and a sweep, or a client and
+a worker can race on the same row and exactly one wins. Publishing happens on
+commit and may fail without failing the caller: the sweeps re-publish.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+import notifier
+from notifications import conf, selectors
+from notifications.dispatch import Dispatch, publish
+from notifications.exceptions import IdempotencyConflict, InvalidState
+from notifications.models import (
+    LIVE_STATUSES,
+    DeliveryAttempt,
+    FailureReason,
+    Notification,
+    Outcome,
+    Status,
+    WebhookSecret,
+)
+
+logger = logging.getLogger(__name__)
+
+CONTENT_FIELDS = ("channel", "recipient", "subject", "body", "payload", "priority", "max_attempts")
+# A claim that finds its row due within this much waits for it instead of re-publishing.
+EARLY_WAIT_MAX = timedelta(seconds=1.5)
+
+
+class DeliveryDeferred(Exception):
+    """A transient failure with attempts left: the task retries (``autoretry_for``).
+
+    ``retry_after`` is the provider's hint, already capped by ``NOTIFY_RETRY_AFTER_MAX``.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# --- create ------------------------------------------------------------------
+
+
+def request_fingerprint(data: dict[str, Any]) -> str:
+    """A stable hash of a create request, to tell a replay from a reuse of its key."""
+    canonical = {field: data.get(field) for field in (*CONTENT_FIELDS, "send_at")}
+    if isinstance(canonical["send_at"], datetime):
+        canonical["send_at"] = canonical["send_at"].isoformat()
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+    send_at = max(data.get("send_at") or now, now)
+    return Notification(
+        owner=owner,
+        channel=data["channel"],
+        recipient=data["recipient"],
+        subject=data.get("subject") or "",
+        body=data.get("body") or "",
+        payload=data.get("payload"),
+        send_at=send_at,
+        priority=data.get("priority") or "normal",
+        max_attempts=data.get("max_attempts") or conf.max_attempts(),
+        idempotency_key=data.get("idempotency_key") or None,
+        request_fingerprint=request_fingerprint(data),
+        next_attempt_at=send_at,
+        last_enqueued_at=now,
+    )
+
+
+def _dispatch_of(notification: Notification) -> Dispatch:
+    return Dispatch(
+        notification_id=notification.id,
+        dispatch_token=notification.dispatch_token,
+        due_at=notification.next_attempt_at,
+        priority=notification.priority,
+    )
+
+
+def _publish_on_commit(dispatches: list[Dispatch]) -> None:
+    def _publish() -> None:
+        failed = publish(dispatches)
+        if failed:
+            # Let the missed-sweep pick these up as soon as they are due.
+            Notification.objects.filter(
+                id__in=[item.notification_id for item in failed],
+                dispatch_token__in=[item.dispatch_token for item in failed],
+            ).update(last_enqueued_at=None)
+
+    transaction.on_commit(_publish)
+
+
+def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
+    original = Notification.objects.filter(owner=owner, idempotency_key=key).first()
+    if original is None:
+        return None
+    if original.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(f"Idempotency key {key!r} was already used with a different request.")
+    return original
+
+
+def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tuple[Notification, bool]:
+    """Store a notification and publish it on commit.
+
+    Returns ``(notification, created)``. With an ``idempotency_key`` already
+    used by this owner, the original is returned (``created`` False) if the
+    request is the same, else ``IdempotencyConflict``.
+    """
+    key = data.get("idempotency_key")
+    if key:
+        original = _replay(owner=owner, key=key, fingerprint=request_fingerprint(data))
+        if original is not None:
+            return original, False
+    notification = _new_notification(owner=owner, data=data, now=timezone.now())
+    try:
+        with transaction.atomic():
+            notification.save(force_insert=True)
+            _publish_on_commit([_dispatch_of(notification)])
+    except IntegrityError:
+        # A concurrent request with the same key won the insert.
+        original = _replay(owner=owner, key=key, fingerprint=notification.request_fingerprint) if key else None
+        if original is None:
+            raise
+        return original, False
+    return notification, True
+
+
+def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, Any]]) -> list[Notification]:
+    """Store many notifications at once, all or nothing, and publish them on one producer.
+
+    Items whose idempotency key was used before with the same body come back as
+    the original; a key reused with another body raises ``IdempotencyConflict``.
+    """
+    now = timezone.now()
+    keys = [item["idempotency_key"] for item in items if item.get("idempotency_key")]
+    if len(keys) != len(set(keys)):
+        raise IdempotencyConflict("The same idempotency key appears twice in one bulk request.")
+    existing = {n.idempotency_key: n for n in Notification.objects.filter(owner=owner, idempotency_key__in=keys)}
+    results: list[Notification] = []
+    new: list[Notification] = []
+    for index, item in enumerate(items):
+        original = existing.get(item.get("idempotency_key") or "")
+        if original is not None:
+            if original.request_fingerprint != request_fingerprint(item):
+                raise IdempotencyConflict(f"Item {index}: idempotency key reused with a different request.")
+            results.append(original)
+            continue
+        notification = _new_notification(owner=owner, data=item, now=now)
+        new.append(notification)
+        results.append(notification)
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(new)
+            _publish_on_commit([_dispatch_of(n) for n in new])
+    except IntegrityError as exc:
+        raise IdempotencyConflict("An idempotency key in this request was used concurrently; retry it.") from exc
+    return results
+
+
+# --- client changes ----------------------------------------------------------
+
+
+def _refetch(notification: Notification) -> Notification:
+    notification.refresh_from_db()
+    return notification
+
+
+def notification_reschedule(*, notification: Notification, changes: dict[str, Any]) -> Notification:
+    """Change ``send_at`` and/or content while the row is still ``scheduled``.
+
+    A new dispatch token makes the message already queued a no-op.
+    """
+    now = timezone.now()
+    fields: dict[str, Any] = {key: value for key, value in changes.items() if key in (*CONTENT_FIELDS, "send_at")}
+    if "send_at" in fields:
+        fields["send_at"] = max(fields["send_at"] or now, now)
+    token = uuid.uuid4()
+    with transaction.atomic():
+        updated = Notification.objects.filter(id=notification.id, status=Status.SCHEDULED).update(
+            **fields,
+            next_attempt_at=fields.get("send_at", F("send_at")),
+            dispatch_token=token,
+            last_enqueued_at=now,
+            updated_at=now,
+        )
+        if not updated:
+            raise InvalidState(f"Only a scheduled notification can be changed; this one is {_status(notification)}.")
+        notification = _refetch(notification)
+        _publish_on_commit([_dispatch_of(notification)])
+    return notification
+
+
+def notification_cancel(*, notification: Notification) -> Notification:
+    """``scheduled``/``retrying`` → ``cancelled``. The queued message expires harmlessly at the claim."""
+    now = timezone.now()
+    updated = Notification.objects.filter(id=notification.id, status__in=LIVE_STATUSES).update(
+        status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
+    )
+    if not updated:
+        raise InvalidState(
+            f"Only a scheduled or retrying notification can be cancelled; this one is {_status(notification)}."
+        )
+    return _refetch(notification)
+
+
+def notification_retry(*, notification: Notification) -> Notification:
+    """``failed`` → ``scheduled``, due now, with a fresh set of ``max_attempts``."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Notification.objects.filter(id=notification.id, status=Status.FAILED).update(
+            status=Status.SCHEDULED,
+            attempts=0,
+            failure_reason="",
+            next_attempt_at=now,
+            dispatch_token=uuid.uuid4(),
+            last_enqueued_at=now,
+            updated_at=now,
+        )
+        if not updated:
+            raise InvalidState(f"Only a failed notification can be retried; this one is {_status(notification)}.")
+        notification = _refetch(notification)
+        _publish_on_commit([_dispatch_of(notification)])
+    return notification
+
+
+def _status(notification: Notification) -> str:
+    current = Notification.objects.filter(id=notification.id).values_list("status", flat=True).first()
+    return current or notification.status
+
+
+# --- delivery ----------------------------------------------------------------
+
+
+def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> Notification | None:
+    """Take a due row for sending: one conditional UPDATE; ``None`` when another message,
+    a cancel or a reschedule got there first (or the row is not due yet)."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        id=notification_id, dispatch_token=dispatch_token, status__in=LIVE_STATUSES, next_attempt_at__lte=now
+    ).update(
+        status=Status.SENDING,
+        attempts=F("attempts") + 1,
+        attempts_total=F("attempts_total") + 1,
+        lease_expires_at=now + conf.lease(),
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    if not claimed:
+        return None
+    return Notification.objects.get(id=notification_id)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    notification_id: uuid.UUID
+    status: str
+
+
+def _message_for(notification: Notification) -> notifier.Message:
+    signing: tuple[str, ...] = ()
+    if notification.channel == "webhook":
+        signing = selectors.signing_secrets(secret=webhook_secret_get_or_create(owner_id=notification.owner_id))
+    return notifier.Message(
+        id=str(notification.id),
+        recipient=notification.recipient,
+        subject=notification.subject,
+        body=notification.body,
+        payload=notification.payload,
+        signing_secrets=signing,
+    )
+
+
+def _finish(
+    notification: Notification,
+    *,
+    started_at: datetime,
+    outcome: str,
+    error: str = "",
+    status: str,
+    failure_reason: str = "",
+    provider_message_id: str = "",
+) -> bool:
+    """Record an attempt's end, if our claim still holds (the stuck-sweep may have taken over)."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "lease_expires_at": None, "updated_at": now}
+    if status == Status.SENT:
+        fields.update(sent_at=now, provider_message_id=provider_message_id, last_error=None)
+    else:
+        fields.update(last_error=error, failure_reason=failure_reason)
+    if status == Status.RETRYING:
+        # Provisional: the task's retry() sets the exact time once Celery picks the countdown.
+        fields.update(next_attempt_at=now, last_enqueued_at=now)
+    with transaction.atomic():
+        held = Notification.objects.filter(
+            id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
+        ).update(**fields)
+        if not held:
+            logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
+            return False
+        DeliveryAttempt.objects.create(
+            notification_id=notification.id,
+            number=notification.attempts_total,
+            started_at=started_at,
+            finished_at=now,
+            outcome=outcome,
+            error=error,
+        )
+    return True
+
+
+def notification_deliver(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> DeliveryResult | None:
+    """Claim, send through the channel's provider, record the outcome.
+
+    Returns ``None`` when the message had nothing to do (claimed elsewhere,
+    cancelled, rescheduled, unknown). Raises ``DeliveryDeferred`` on a transient
+    failure with attempts left, for the task to retry.
+    """
+    notification = notification_claim(notification_id=notification_id, dispatch_token=dispatch_token)
+    if notification is None:
+        if not _wait_if_early(notification_id=notification_id, dispatch_token=dispatch_token):
+            return None
+        notification = notification_claim(notification_id=notification_id, dispatch_token=dispatch_token)
+        if notification is None:
+            return None
+    started_at = timezone.now()
+    try:
+        provider = notifier.get_provider(notification.channel)
+        receipt = provider.send(_message_for(notification))
+    except notifier.PermanentError as exc:
+        _finish(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.PERMANENT,
+            error=str(exc),
+            status=Status.FAILED,
+            failure_reason=FailureReason.PERMANENT,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    except KeyError:
+        _finish(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.PERMANENT,
+            error=f"no provider for channel {notification.channel!r}",
+            status=Status.FAILED,
+            failure_reason=FailureReason.PERMANENT,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    except Exception as exc:
+        # TransientError, and any bug in a provider: retried, never dropped.
+        error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
+        if notification.attempts >= notification.max_attempts:
+            _finish(
+                notification,
+                started_at=started_at,
+                outcome=Outcome.TRANSIENT,
+                error=error,
+                status=Status.FAILED,
+                failure_reason=FailureReason.EXHAUSTED,
+            )
+            return DeliveryResult(notification.id, Status.FAILED)
+        if not _finish(
+            notification, started_at=started_at, outcome=Outcome.TRANSIENT, error=error, status=Status.RETRYING
+        ):
+            return None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            retry_after = min(retry_after, conf.retry_after_max())
+        raise DeliveryDeferred(error, retry_after=retry_after) from exc
+    _finish(
+        notification,
+        started_at=started_at,
+        outcome=Outcome.SENT,
+        status=Status.SENT,
+        provider_message_id=receipt.provider_message_id,
+    )
+    return DeliveryResult(notification.id, Status.SENT)
+
+
+def _wait_if_early(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> bool:
+    """A message that arrived before its row is due: wait out a short remainder
+    (True), or publish it again for the longer one (False)."""
+    row = (
+        Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token, status__in=LIVE_STATUSES)
+        .values("next_attempt_at", "priority")
+        .first()
+    )
+    if row is None or row["next_attempt_at"] is None:
+        return False
+    remaining = row["next_attempt_at"] - timezone.now()
+    if remaining <= timedelta(0):
+        return True  # raced with a retry's rescheduling: claim again
+    if remaining <= EARLY_WAIT_MAX:
+        time.sleep(remaining.total_seconds())
+        return True
+    publish(
+        [
+            Dispatch(
+                uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token)), row["next_attempt_at"], row["priority"]
+            )
+        ]
+    )
+    return False
+
+
+def notification_schedule_retry(
+    *, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str, countdown: float
+) -> datetime:
+    """Record when the retry Celery is about to publish is due."""
+    now = timezone.now()
+    due = now + timedelta(seconds=countdown)
+    Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token, status=Status.RETRYING).update(
+        next_attempt_at=due, last_enqueued_at=now, updated_at=now
+    )
+    return due
+
+
+# --- sweeps ------------------------------------------------------------------
+
+MAX_SWEEP_BATCHES = 20
+
+
+def sweep_missed() -> int:
+    """Re-publish live rows that are due and whose message seems lost.
+
+    A row qualifies when its publish failed (``last_enqueued_at`` null) or when
+    it has been due, and unpublished, for longer than ``NOTIFY_SWEEP_GRACE``.
+    Returns how many rows were re-published.
+    """
+    total = 0
+    for _ in range(MAX_SWEEP_BATCHES):
+        now = timezone.now()
+        cutoff = now - conf.sweep_grace()
+        with transaction.atomic():
+            rows = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
+                .filter(Q(last_enqueued_at__isnull=True) | Q(next_attempt_at__lte=cutoff, last_enqueued_at__lte=cutoff))
+                .order_by("next_attempt_at")
+                .only("id", "dispatch_token", "next_attempt_at", "priority")[: conf.sweep_batch()]
+            )
+            if not rows:
+                break
+            Notification.objects.filter(id__in=[row.id for row in rows]).update(last_enqueued_at=now)
+            _publish_on_commit([_dispatch_of(row) for row in rows])
+        total += len(rows)
+        if len(rows) < conf.sweep_batch():
+            break
+    if total:
+        logger.warning("missed-sweep re-published %d notification(s)", total)
+    return total
+
+
+def sweep_stuck() -> int:
+    """Recover ``sending`` rows whose lease expired (their worker died or hung).
+
+    The attempt counts, recorded as ``worker_lost``; the row goes back to
+    ``retrying`` and is re-published, or to ``failed`` if it has no attempts left.
+    """
+    total = 0
+    for _ in range(MAX_SWEEP_BATCHES):
+        now = timezone.now()
+        with transaction.atomic():
+            rows = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(status=Status.SENDING, lease_expires_at__lt=now)
+                .order_by("lease_expires_at")[: conf.sweep_batch()]
+            )
+            if not rows:
+                break
+            error = "worker lost: the lease expired before the attempt finished"
+            DeliveryAttempt.objects.bulk_create(
+                [
+                    DeliveryAttempt(
+                        notification_id=row.id,
+                        number=row.attempts_total,
+                        started_at=row.lease_expires_at - conf.lease(),
+                        finished_at=now,
+                        outcome=Outcome.WORKER_LOST,
+                        error=error,
+                    )
+                    for row in rows
+                ],
+                ignore_conflicts=True,
+            )
+            exhausted = [row.id for row in rows if row.attempts >= row.max_attempts]
+            again = [row for row in rows if row.attempts < row.max_attempts]
+            Notification.objects.filter(id__in=exhausted).update(
+                status=Status.FAILED,
+                failure_reason=FailureReason.WORKER_LOST,
+                last_error=error,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            Notification.objects.filter(id__in=[row.id for row in again]).update(
+                status=Status.RETRYING,
+                last_error=error,
+                lease_expires_at=None,
+                next_attempt_at=now,
+                last_enqueued_at=now,
+                updated_at=now,
+            )
+            for row in again:
+                row.next_attempt_at = now
+            _publish_on_commit([_dispatch_of(row) for row in again])
+        total += len(rows)
+        if len(rows) < conf.sweep_batch():
+            break
+    if total:
+        logger.warning("stuck-sweep recovered %d notification(s)", total)
+    return total
+
+
+# --- webhook signing secrets -------------------------------------------------
+
+
+def _new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_secret_get_or_create(*, owner_id: int) -> WebhookSecret:
+    """This client's signing secret, made on first use."""
+    secret, _ = WebhookSecret.objects.get_or_create(
+        owner_id=owner_id, defaults={"secret": _new_secret(), "created_at": timezone.now()}
+    )
+    return secret
+
+
+def webhook_secret_rotate(*, owner: AbstractBaseUser) -> WebhookSecret:
+    """A new secret; the old one keeps signing beside it for ``secret_overlap()``."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = webhook_secret_get_or_create(owner_id=owner.pk)
+        current = WebhookSecret.objects.select_for_update().get(pk=current.pk)
+        current.previous_secret = current.secret
+        current.previous_expires_at = now + conf.secret_overlap()
+        current.secret = _new_secret()
+        current.created_at = now
+        current.save()
+    return current

@@ -1,0 +1,75 @@
+"""Celery tasks: thin wrappers over ``services``.
+
+``deliver`` retries transient failures through ``autoretry_for`` with
+``retry_backoff``/``retry_backoff_max``/``retry_jitter`` from the ``NOTIFY_*``
+settings. ``DeliveryTask.retry`` adds the two things Celery does not know: a
+provider's ``Retry-After`` (the longer wait wins) and the row's
+``next_attempt_at``, written before the retry is published. Celery's own
+``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from notifications import services
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryTask(Task):
+    def retry(
+        self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None, **options
+    ):
+        retry_after = getattr(exc, "retry_after", None)
+        countdown = max(countdown or 0, math.ceil(retry_after or 0))
+        notification_id, dispatch_token = self.request.args[:2]
+        services.notification_schedule_retry(
+            notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
+        )
+        return super().retry(
+            args=args, kwargs=kwargs, exc=exc, throw=throw, countdown=countdown, max_retries=None, **options
+        )
+
+
+def _valid_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@shared_task(
+    name="notifications.deliver",
+    base=DeliveryTask,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(services.DeliveryDeferred,),
+    retry_backoff=settings.NOTIFY_RETRY_BACKOFF,
+    retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=None,
+)
+def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> str | None:
+    """Send one notification, if its claim succeeds. Idempotent: duplicates do nothing."""
+    if not (_valid_uuid(notification_id) and _valid_uuid(dispatch_token)):
+        logger.error("deliver: malformed message %r %r dropped", notification_id, dispatch_token)
+        return None
+    result = services.notification_deliver(notification_id=notification_id, dispatch_token=dispatch_token)
+    return result.status if result else None
+
+
+@shared_task(name="notifications.sweep_missed", ignore_result=True)
+def sweep_missed() -> int:
+    return services.sweep_missed()
+
+
+@shared_task(name="notifications.sweep_stuck", ignore_result=True)
+def sweep_stuck() -> int:
+    return services.sweep_stuck()

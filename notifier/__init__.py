@@ -1,0 +1,23 @@
+"""The delivery layer: channel providers, their error types and the registry.
+
+Knows nothing of the ``notifications`` app or its models: a provider receives a
+plain :class:`notifier.base.Message` and either returns a :class:`Receipt` or
+raises :class:`TransientError` / :class:`PermanentError`.
+"""
+
+from notifier.base import Message, Provider, Receipt
+from notifier.errors import DeliveryError, PermanentError, TransientError
+from notifier.registry import channel_names, get_provider
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeliveryError",
+    "Message",
+    "PermanentError",
+    "Provider",
+    "Receipt",
+    "TransientError",
+    "channel_names",
+    "get_provider",
+]

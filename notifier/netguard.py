@@ -1,0 +1,71 @@
+"""Refuse private, loopback, link-local and unspecified targets.
+
+Hand-written because no maintained library covers both halves we need: the
+create-time check on the URL's spelling (including the legacy IPv4 forms that
+``inet_aton`` and every HTTP client accept — ``127.1``, ``2130706433``,
+``0x7f.0.0.1``) and the send-time check on every address the name resolves to,
+whose result is then the address we connect to, so DNS cannot answer
+differently between the check and the connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class ForbiddenAddress(ValueError):
+    """The target is not a public address."""
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address ``host`` spells, in any form a client would accept, or ``None``."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def is_public(address: IPAddress) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_global and not address.is_multicast
+
+
+def check_host_spelling(host: str) -> None:
+    """Create-time check: refuse ``localhost`` names and non-public literals."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        raise ForbiddenAddress(f"{host} is a loopback name.")
+    address = literal_address(name)
+    if address is not None and not is_public(address):
+        raise ForbiddenAddress(f"{host} is not a public address ({address}).")
+
+
+def resolve_public(host: str, port: int) -> IPAddress:
+    """Send-time check: resolve ``host`` and return an address to connect to.
+
+    Every address the name resolves to must be public; one private answer is
+    enough to refuse, since we cannot know which one a later lookup would pick.
+    """
+    check_host_spelling(host)
+    literal = literal_address(host)
+    if literal is not None:
+        return literal
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise LookupError(f"cannot resolve {host}: {exc}") from exc
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
+        if not is_public(address):
+            raise ForbiddenAddress(f"{host} resolves to a non-public address ({address}).")
+    return addresses[0]

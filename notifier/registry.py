@@ -1,0 +1,50 @@
+"""Channel name → configured provider, one instance per process.
+
+Providers are built lazily from Django settings the first time they are asked
+for, so a worker reuses one HTTP client (and its keep-alive connections).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+
+from notifier.base import Provider
+
+
+def _build() -> dict[str, Provider]:
+    from notifier import __version__
+    from notifier.console import ConsoleProvider
+    from notifier.email import EmailProvider
+    from notifier.webhook import WebhookProvider
+
+    providers: list[Provider] = [
+        WebhookProvider(
+            timeout=settings.WEBHOOK_TIMEOUT,
+            allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+            user_agent=f"notifier/{__version__}",
+        ),
+        EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL),
+        ConsoleProvider(),
+    ]
+    return {provider.name: provider for provider in providers}
+
+
+@cache
+def _providers() -> dict[str, Provider]:
+    return _build()
+
+
+def get_provider(channel: str) -> Provider:
+    """The provider for ``channel``; ``KeyError`` when there is none."""
+    return _providers()[channel]
+
+
+def channel_names() -> list[str]:
+    return list(_providers())
+
+
+def reset() -> None:
+    """Forget built providers, so changed settings take effect (tests, reloads)."""
+    _providers.cache_clear()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `make run`: prepare the database and the demo client, then start web, worker,
+# beat and flower in the foreground (Ctrl-C stops them all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PORT="${PORT:-8000}" FLOWER_PORT="${FLOWER_PORT:-5555}"
+python manage.py migrate --noinput -v 0
+python manage.py setup_broker
+python manage.py bootstrap_demo
+exec honcho start web worker beat flower

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make test`: the suite against the real PostgreSQL, RabbitMQ and Redis.
+# Each run gets its own database (pytest-django creates and drops it) and its own
+# RabbitMQ vhost (made here, deleted on exit), so concurrent runs never collide.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+AMQP_HOST="${AMQP_HOST:-127.0.0.1}" AMQP_PORT="${AMQP_PORT:-5672}"
+REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}"
+
+reachable() { python - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+missing=0
+check() {  # name host port how-to-start
+  if ! reachable "$2" "$3"; then
+    echo "make test: $1 is not reachable at $2:$3." >&2
+    echo "  start it with: $4" >&2
+    missing=1
+  fi
+}
+check PostgreSQL "$PGHOST" "$PGPORT" 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (or: docker compose up -d postgres)'
+check RabbitMQ "$AMQP_HOST" "$AMQP_PORT" 'rabbitmq-server -detached   (or: docker compose up -d rabbitmq)'
+check Redis "$REDIS_HOST" "$REDIS_PORT" 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no   (or: docker compose up -d redis)'
+[ "$missing" = 0 ] || exit 2
+
+run_id="$(date +%Y%m%d%H%M%S)_$$"
+vhost="notifier-test-$run_id"
+if ! command -v rabbitmqctl >/dev/null; then
+  echo "make test: rabbitmqctl is needed to create the run's vhost (RabbitMQ's CLI)." >&2
+  exit 2
+fi
+rabbitmqctl -q add_vhost "$vhost" >/dev/null
+rabbitmqctl -q set_permissions -p "$vhost" "${AMQP_USER:-guest}" '.*' '.*' '.*' >/dev/null
+cleanup() { rabbitmqctl -q delete_vhost "$vhost" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/notifier_$run_id"
+export CELERY_BROKER_URL="amqp://${AMQP_USER:-guest}:${AMQP_PASSWORD:-guest}@$AMQP_HOST:$AMQP_PORT/$vhost"
+export REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
+export CACHE_KEY_PREFIX="notifier-test-$run_id"
+export NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$run_id"
+export DEBUG=false SECRET_KEY="test-only-$run_id" ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
+
+ruff check .
+python -m pytest "$@"

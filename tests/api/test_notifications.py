@@ -1,0 +1,366 @@
+"""The /api/v1/notifications/ contract, as a client sees it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from notifications.models import Notification
+
+URL = "/api/v1/notifications/"
+
+
+def console(**extra):
+    return {"channel": "console", "recipient": "ops-log", "body": "hello", **extra}
+
+
+def hook(**extra):
+    return {"channel": "webhook", "recipient": "https://example.com/hook", "payload": {"a": 1}, **extra}
+
+
+@pytest.fixture
+def created(alice):
+    return alice.post(URL, hook(send_at=(timezone.now() + timedelta(hours=1)).isoformat()), format="json").json()
+
+
+# --- authentication ----------------------------------------------------------
+
+
+def test_no_credentials_is_401(db):
+    assert APIClient().get(URL).status_code == 401
+
+
+def test_bad_token_is_401(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert client.post(URL, console(), format="json").status_code == 401
+    assert Notification.objects.count() == 0
+
+
+# --- create ------------------------------------------------------------------
+
+
+def test_create_returns_the_resource_scheduled(alice):
+    send_at = timezone.now() + timedelta(minutes=5)
+    response = alice.post(URL, hook(send_at=send_at.isoformat(), subject="s"), format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "scheduled"
+    assert body["channel"] == "webhook"
+    assert body["payload"] == {"a": 1}
+    assert body["priority"] == "normal"
+    assert body["max_attempts"] == 8
+    assert body["attempts"] == 0
+    assert body["last_error"] is None
+    assert body["next_attempt_at"] is not None
+    uuid.UUID(body["id"])
+    row = Notification.objects.get(id=body["id"])
+    assert abs((row.send_at - send_at).total_seconds()) < 0.001
+    assert row.owner == alice.user
+
+
+def test_send_at_defaults_to_now_and_a_past_time_means_now(alice):
+    before = timezone.now()
+    no_time = alice.post(URL, console(), format="json").json()
+    past = alice.post(URL, console(send_at="2001-01-01T00:00:00Z"), format="json").json()
+    for body in (no_time, past):
+        row = Notification.objects.get(id=body["id"])
+        assert before <= row.send_at <= timezone.now()
+
+
+def test_create_publishes_on_commit(alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = alice.post(URL, console(), format="json")
+    assert response.status_code == 201
+    assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"recipient": "x"}, "channel"),
+        ({"channel": "pigeon", "recipient": "x"}, "channel"),
+        ({"channel": "webhook"}, "recipient"),
+        ({"channel": "webhook", "recipient": "ftp://example.com/x"}, "recipient"),
+        ({"channel": "webhook", "recipient": "not a url"}, "recipient"),
+        ({"channel": "email", "recipient": "not-an-address"}, "recipient"),
+        (console(send_at="tomorrow"), "send_at"),
+        (console(send_at="2030-01-01T09:00:00"), "send_at"),
+        (console(priority="urgent"), "priority"),
+        (console(max_attempts=0), "max_attempts"),
+        (console(max_attempts=51), "max_attempts"),
+        (console(payload=[1, 2]), "payload"),
+        (console(idempotency_key="k" * 256), "idempotency_key"),
+    ],
+)
+def test_invalid_fields_are_400_and_write_nothing(alice, body, field):
+    response = alice.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"text"', "null", "\x00\xff"])
+def test_malformed_bodies_are_400_and_write_nothing(alice, raw):
+    response = alice.generic("POST", URL, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert Notification.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "http://127.0.0.1/x",
+        "http://127.1/",
+        "http://2130706433/",
+        "http://0x7f.0.0.1/",
+        "http://localhost:8080/",
+        "http://LOCALHOST./",
+        "http://api.localhost/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.0.0.5/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0/",
+    ],
+)
+def test_private_webhook_targets_are_refused_at_create(alice, recipient):
+    response = alice.post(URL, hook(recipient=recipient), format="json")
+    assert response.status_code == 400
+    assert "recipient" in response.json()
+    assert Notification.objects.count() == 0
+
+
+def test_private_targets_are_accepted_when_the_operator_allows_them(alice, allow_private):
+    assert alice.post(URL, hook(recipient="http://127.0.0.1:9/x"), format="json").status_code == 201
+
+
+# --- idempotency -------------------------------------------------------------
+
+
+def test_idempotent_replay_returns_the_original(alice):
+    first = alice.post(URL, console(idempotency_key="order-1"), format="json")
+    again = alice.post(URL, console(idempotency_key="order-1"), format="json")
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Notification.objects.count() == 1
+
+
+def test_idempotency_key_header_works_like_the_field(alice):
+    first = alice.post(URL, console(), format="json", HTTP_IDEMPOTENCY_KEY="h-1")
+    again = alice.post(URL, console(idempotency_key="h-1"), format="json")
+    assert first.json()["idempotency_key"] == "h-1"
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_same_key_other_body_is_422(alice):
+    alice.post(URL, console(idempotency_key="k"), format="json")
+    response = alice.post(URL, console(idempotency_key="k", body="other"), format="json")
+    assert response.status_code == 422
+    assert "detail" in response.json()
+    assert Notification.objects.count() == 1
+
+
+def test_header_and_field_that_disagree_are_400(alice):
+    response = alice.post(URL, console(idempotency_key="a"), format="json", HTTP_IDEMPOTENCY_KEY="b")
+    assert response.status_code == 400
+    assert Notification.objects.count() == 0
+
+
+def test_idempotency_keys_are_per_client(alice, bob):
+    a = alice.post(URL, console(idempotency_key="shared"), format="json")
+    b = bob.post(URL, console(idempotency_key="shared", body="bob's"), format="json")
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] != b.json()["id"]
+
+
+# --- bulk --------------------------------------------------------------------
+
+
+def test_bulk_creates_all(alice, django_capture_on_commit_callbacks):
+    items = [console(body=str(i)) for i in range(5)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = alice.post(URL + "bulk/", {"notifications": items}, format="json")
+    assert response.status_code == 201
+    bodies = [n["body"] for n in response.json()["notifications"]]
+    assert bodies == [str(i) for i in range(5)]
+    assert Notification.objects.filter(owner=alice.user).count() == 5
+    assert len(callbacks) == 1  # one publish pass for the whole batch
+
+
+def test_bulk_is_all_or_nothing_with_errors_by_index(alice):
+    items = [console(), hook(recipient="nope"), console(), console(priority="x")]
+    response = alice.post(URL + "bulk/", {"notifications": items}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["notifications"]
+    assert set(errors) == {"1", "3"}
+    assert "recipient" in errors["1"]
+    assert "priority" in errors["3"]
+    assert Notification.objects.count() == 0
+
+
+def test_bulk_rejects_more_than_1000_and_empty(alice):
+    too_many = alice.post(URL + "bulk/", {"notifications": [console()] * 1001}, format="json")
+    empty = alice.post(URL + "bulk/", {"notifications": []}, format="json")
+    missing = alice.post(URL + "bulk/", {}, format="json")
+    assert too_many.status_code == empty.status_code == missing.status_code == 400
+    assert Notification.objects.count() == 0
+
+
+def test_bulk_replays_known_keys_and_refuses_changed_ones(alice):
+    first = alice.post(URL, console(idempotency_key="b1"), format="json").json()
+    replay = alice.post(URL + "bulk/", {"notifications": [console(idempotency_key="b1"), console()]}, format="json")
+    assert replay.status_code == 201
+    assert replay.json()["notifications"][0]["id"] == first["id"]
+    changed = alice.post(URL + "bulk/", {"notifications": [console(idempotency_key="b1", body="x")]}, format="json")
+    assert changed.status_code == 422
+    assert Notification.objects.count() == 2
+
+
+# --- read --------------------------------------------------------------------
+
+
+def test_retrieve_own_and_404_for_others_and_unknown(alice, bob, created):
+    assert alice.get(f"{URL}{created['id']}/").json()["id"] == created["id"]
+    assert bob.get(f"{URL}{created['id']}/").status_code == 404
+    assert alice.get(f"{URL}{uuid.uuid4()}/").status_code == 404
+    assert alice.get(f"{URL}not-a-uuid/").status_code == 404
+
+
+def test_list_is_newest_first_with_cursor_pages_and_only_own_rows(alice, bob):
+    ids = [alice.post(URL, console(body=str(i)), format="json").json()["id"] for i in range(5)]
+    bob.post(URL, console(), format="json")
+    page = alice.get(URL, {"page_size": 2}).json()
+    assert set(page) == {"next", "previous", "results"}
+    seen = [n["id"] for n in page["results"]]
+    while page["next"]:
+        page = alice.get(page["next"]).json()
+        seen += [n["id"] for n in page["results"]]
+    assert seen == list(reversed(ids))
+
+
+def test_list_filters(alice):
+    now = timezone.now()
+    alice.post(URL, console(recipient="a", send_at=(now + timedelta(hours=1)).isoformat()), format="json")
+    alice.post(URL, hook(send_at=(now + timedelta(hours=3)).isoformat()), format="json")
+    cancelled = alice.post(URL, console(recipient="b", send_at=(now + timedelta(hours=5)).isoformat()), format="json")
+    alice.post(f"{URL}{cancelled.json()['id']}/cancel/")
+
+    def count(**params):
+        response = alice.get(URL, params)
+        assert response.status_code == 200, response.json()
+        return len(response.json()["results"])
+
+    assert count(channel="console") == 2
+    assert count(status="cancelled") == 1
+    assert count(status="scheduled") == 2
+    assert count(recipient="a") == 1
+    assert count(send_at_after=(now + timedelta(hours=2)).isoformat()) == 2
+    assert count(send_at_before=(now + timedelta(hours=2)).isoformat()) == 1
+
+
+def test_bad_filter_values_are_400(alice):
+    assert alice.get(URL, {"status": "lost"}).status_code == 400
+    assert alice.get(URL, {"send_at_after": "yesterday"}).status_code == 400
+    assert alice.get(URL, {"cursor": "garbage"}).status_code == 404  # DRF: invalid cursor
+
+
+# --- reschedule --------------------------------------------------------------
+
+
+def test_patch_reschedules_and_changes_the_token(alice, created):
+    row = Notification.objects.get(id=created["id"])
+    later = timezone.now() + timedelta(days=1)
+    response = alice.patch(f"{URL}{created['id']}/", {"send_at": later.isoformat(), "body": "new"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["body"] == "new"
+    row2 = Notification.objects.get(id=created["id"])
+    assert abs((row2.send_at - later).total_seconds()) < 0.001
+    assert row2.next_attempt_at == row2.send_at
+    assert row2.dispatch_token != row.dispatch_token
+
+
+def test_patch_validates_recipient_against_the_channel(alice, created):
+    response = alice.patch(f"{URL}{created['id']}/", {"recipient": "http://10.1.2.3/"}, format="json")
+    assert response.status_code == 400
+    assert Notification.objects.get(id=created["id"]).recipient == "https://example.com/hook"
+
+
+def test_patch_only_while_scheduled(alice, created):
+    alice.post(f"{URL}{created['id']}/cancel/")
+    response = alice.patch(f"{URL}{created['id']}/", {"body": "x"}, format="json")
+    assert response.status_code == 409
+    assert "detail" in response.json()
+
+
+def test_patch_of_anothers_is_404(bob, created):
+    assert bob.patch(f"{URL}{created['id']}/", {"body": "x"}, format="json").status_code == 404
+
+
+# --- cancel ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["post", "delete"])
+def test_cancel(alice, created, how):
+    response = alice.post(f"{URL}{created['id']}/cancel/") if how == "post" else alice.delete(f"{URL}{created['id']}/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["cancelled_at"] is not None
+    again = alice.post(f"{URL}{created['id']}/cancel/")
+    assert again.status_code == 409
+
+
+def test_cancel_of_anothers_is_404_and_changes_nothing(bob, created):
+    assert bob.post(f"{URL}{created['id']}/cancel/").status_code == 404
+    assert bob.delete(f"{URL}{created['id']}/").status_code == 404
+    assert Notification.objects.get(id=created["id"]).status == "scheduled"
+
+
+def test_cancel_of_a_sent_notification_is_409(alice, created):
+    Notification.objects.filter(id=created["id"]).update(status="sent")
+    assert alice.post(f"{URL}{created['id']}/cancel/").status_code == 409
+
+
+# --- retry -------------------------------------------------------------------
+
+
+def test_retry_only_a_failed_one(alice, created):
+    assert alice.post(f"{URL}{created['id']}/retry/").status_code == 409
+    Notification.objects.filter(id=created["id"]).update(status="failed", attempts=8, failure_reason="exhausted")
+    response = alice.post(f"{URL}{created['id']}/retry/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "scheduled"
+    assert body["attempts"] == 0
+    row = Notification.objects.get(id=created["id"])
+    assert row.next_attempt_at <= timezone.now()
+
+
+def test_retry_of_anothers_is_404(bob, created):
+    Notification.objects.filter(id=created["id"]).update(status="failed")
+    assert bob.post(f"{URL}{created['id']}/retry/").status_code == 404
+    assert Notification.objects.get(id=created["id"]).status == "failed"
+
+
+# --- attempts ----------------------------------------------------------------
+
+
+def test_attempts_is_a_list_and_404_for_others(alice, bob, created):
+    response = alice.get(f"{URL}{created['id']}/attempts/")
+    assert response.status_code == 200
+    assert response.json() == []
+    assert bob.get(f"{URL}{created['id']}/attempts/").status_code == 404
+
+
+# --- methods -----------------------------------------------------------------
+
+
+def test_put_is_not_allowed(alice, created):
+    assert alice.put(f"{URL}{created['id']}/", hook(), format="json").status_code == 405

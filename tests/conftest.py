@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from notifier import registry
+from tests.sink import Sink
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_topology():
+    """Queues and delayed-delivery exchanges in this run's vhost, as `release` does."""
+    call_command("setup_broker", stdout=io.StringIO())
+
+
+@pytest.fixture(autouse=True)
+def fresh_providers():
+    """Providers are built from settings once per process; rebuild them per test."""
+    registry.reset()
+    yield
+    registry.reset()
+
+
+@pytest.fixture
+def allow_private(settings):
+    """The sink listens on loopback: allow it, as an operator would for a local target."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    registry.reset()
+
+
+def _client_for(username: str) -> APIClient:
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def alice(db) -> APIClient:
+    return _client_for("alice")
+
+
+@pytest.fixture
+def bob(db) -> APIClient:
+    return _client_for("bob")
+
+
+@pytest.fixture
+def sink():
+    server = Sink().start()
+    yield server
+    server.stop()
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+class WorkerProcess:
+    """``celery -A config worker`` as the Procfile runs it, in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
+        self.log = log
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log.read_text():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        raise AssertionError(f"worker not ready within {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start real worker processes on this run's database and vhost; stopped at teardown."""
+    workers: list[WorkerProcess] = []
+
+    def start(**overrides: str) -> WorkerProcess:
+        env = {**os.environ, "DATABASE_URL": database_url(), "WEBHOOK_ALLOW_PRIVATE": "true", **overrides}
+        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

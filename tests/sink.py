@@ -1,0 +1,93 @@
+"""A real local HTTP server standing in for a client's webhook endpoint.
+
+It records every request (arrival time, headers, body) and answers from a
+script of responses, so tests see exactly what a receiver would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.script: deque[Reply] = deque()
+        self.default = Reply()
+        self._cond = threading.Condition()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                with sink._cond:
+                    sink.requests.append(
+                        Received(time.time(), "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                    reply = sink.script.popleft() if sink.script else sink.default
+                    sink._cond.notify_all()
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def then(self, *replies: Reply) -> Sink:
+        self.script.extend(replies)
+        return self
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """Block until ``count`` requests arrived (or fail after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"sink got {len(self.requests)} request(s), expected {count} within {timeout}s"
+                    )
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def start(self) -> Sink:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
