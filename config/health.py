@@ -21,8 +21,9 @@ def _database() -> str:
 
 
 def _broker() -> str:
+    # One immediate retry (kombu would otherwise sleep 2 s before it), bounded by the connect timeout.
     with current_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5, timeout=2)
     return "ok"
 
 

@@ -48,5 +48,5 @@ export CACHE_KEY_PREFIX="notifier-test-$run_id"
 export NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$run_id"
 export DEBUG=false SECRET_KEY="test-only-$run_id" ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
 
-ruff check .
+[ "${SKIP_LINT:-0}" = 1 ] || ruff check .
 python -m pytest "$@"

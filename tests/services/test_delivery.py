@@ -1,0 +1,180 @@
+"""The claim and one delivery, through the service layer, against a real local HTTP server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Notification
+from tests.sink import Reply
+
+
+@pytest.fixture
+def due(alice, sink):
+    def make(**fields) -> Notification:
+        now = timezone.now()
+        values = {
+            "owner": alice.user,
+            "channel": "webhook",
+            "recipient": sink.url,
+            "payload": {"k": "v"},
+            "send_at": now,
+            "next_attempt_at": now,
+            "max_attempts": 3,
+            **fields,
+        }
+        return Notification.objects.create(**values)
+
+    return make
+
+
+def deliver(row: Notification):
+    return services.notification_deliver(notification_id=row.id, dispatch_token=row.dispatch_token)
+
+
+# --- claim -------------------------------------------------------------------
+
+
+def test_claim_takes_a_due_row_once(due):
+    row = due()
+    claimed = services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token)
+    assert claimed.status == "sending"
+    assert claimed.attempts == 1
+    assert claimed.lease_expires_at > timezone.now()
+    assert services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token) is None
+    assert Notification.objects.get(id=row.id).attempts == 1
+
+
+def test_claim_skips_a_cancelled_row(due):
+    row = due()
+    services.notification_cancel(notification=row)
+    assert services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token) is None
+    assert Notification.objects.get(id=row.id).status == "cancelled"
+
+
+def test_claim_skips_a_message_from_before_a_reschedule(due):
+    row = due()
+    old_token = row.dispatch_token
+    services.notification_reschedule(notification=row, changes={"body": "edited"})
+    assert services.notification_claim(notification_id=row.id, dispatch_token=old_token) is None
+    fresh = Notification.objects.get(id=row.id)
+    assert fresh.status == "scheduled"
+    assert services.notification_claim(notification_id=row.id, dispatch_token=fresh.dispatch_token) is not None
+
+
+def test_claim_skips_a_row_not_yet_due(due):
+    row = due(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token) is None
+
+
+def test_unknown_or_foreign_token_does_nothing(due, sink):
+    row = due()
+    assert services.notification_deliver(notification_id=uuid.uuid4(), dispatch_token=uuid.uuid4()) is None
+    assert services.notification_deliver(notification_id=row.id, dispatch_token=uuid.uuid4()) is None
+    assert sink.requests == []
+    assert Notification.objects.get(id=row.id).status == "scheduled"
+
+
+# --- outcomes ----------------------------------------------------------------
+
+
+def test_success_is_sent_with_one_attempt(due, sink, allow_private):
+    row = due()
+    result = deliver(row)
+    assert result.status == "sent"
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert row.sent_at is not None
+    assert row.lease_expires_at is None
+    [attempt] = row.delivery_attempts.all()
+    assert (attempt.number, attempt.outcome) == (1, "sent")
+    assert attempt.started_at <= attempt.finished_at
+    [received] = sink.requests
+    assert received.headers["webhook-id"] == str(row.id)
+    assert received.headers["idempotency-key"] == str(row.id)
+
+
+def test_a_second_message_for_a_sent_row_sends_nothing(due, sink, allow_private):
+    row = due()
+    deliver(row)
+    assert deliver(row) is None
+    assert len(sink.requests) == 1
+
+
+def test_transient_error_defers_with_the_row_retrying(due, sink, allow_private):
+    row = due()
+    sink.then(Reply(503, {"Retry-After": "7"}))
+    with pytest.raises(services.DeliveryDeferred) as deferred:
+        deliver(row)
+    assert deferred.value.retry_after == 7
+    row.refresh_from_db()
+    assert row.status == "retrying"
+    assert "HTTP 503" in row.last_error
+    assert [a.outcome for a in row.delivery_attempts.all()] == ["transient"]
+
+
+def test_retry_after_is_capped(due, sink, allow_private, settings):
+    settings.NOTIFY_RETRY_AFTER_MAX = 60
+    sink.then(Reply(429, {"Retry-After": "86400"}))
+    with pytest.raises(services.DeliveryDeferred) as deferred:
+        deliver(due())
+    assert deferred.value.retry_after == 60
+
+
+def test_last_attempt_failing_transiently_ends_failed_exhausted(due, sink, allow_private):
+    row = due(max_attempts=1)
+    sink.then(Reply(500))
+    result = deliver(row)
+    assert result.status == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.failure_reason) == ("failed", "exhausted")
+
+
+def test_permanent_error_ends_failed(due, sink, allow_private):
+    row = due()
+    sink.then(Reply(404))
+    assert deliver(row).status == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.failure_reason, row.attempts) == ("failed", "permanent", 1)
+    assert "HTTP 404" in row.last_error
+
+
+def test_send_time_guard_refuses_a_private_target_stored_earlier(due, sink):
+    # Stored while private targets were allowed; the operator has since turned that off.
+    row = due()
+    assert deliver(row).status == "failed"
+    row.refresh_from_db()
+    assert row.failure_reason == "permanent"
+    assert "non-public" in row.last_error or "not a public" in row.last_error
+    assert sink.requests == []
+
+
+def test_schedule_retry_records_when_the_next_attempt_is_due(due, sink, allow_private):
+    row = due()
+    sink.then(Reply(503))
+    with pytest.raises(services.DeliveryDeferred):
+        deliver(row)
+    due_at = services.notification_schedule_retry(
+        notification_id=row.id, dispatch_token=row.dispatch_token, countdown=4
+    )
+    row.refresh_from_db()
+    assert row.next_attempt_at == due_at
+    assert 3.5 < (due_at - timezone.now()).total_seconds() <= 4
+    # Not due yet: a message arriving now claims nothing.
+    assert services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token) is None
+
+
+def test_a_late_finish_after_the_stuck_sweep_took_over_changes_nothing(due, sink, allow_private):
+    row = due()
+    claimed = services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token)
+    Notification.objects.filter(id=row.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.sweep_stuck() == 1  # (inside the test's transaction: nothing is published)
+    held = services._finish(claimed, started_at=timezone.now(), outcome="sent", status="sent")
+    assert held is False
+    row.refresh_from_db()
+    assert row.status == "retrying"
+    assert [a.outcome for a in row.delivery_attempts.all()] == ["worker_lost"]

@@ -1,0 +1,117 @@
+"""The sweeps pick exactly the rows they should, and overlapping runs never take the same row."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Notification
+
+
+@pytest.fixture
+def row(alice):
+    def make(**fields) -> Notification:
+        now = timezone.now()
+        values = {
+            "owner": alice.user,
+            "channel": "console",
+            "recipient": "x",
+            "send_at": now,
+            "next_attempt_at": now,
+            "last_enqueued_at": now,
+            "max_attempts": 3,
+            **fields,
+        }
+        return Notification.objects.create(**values)
+
+    return make
+
+
+def ago(seconds: float):
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+def test_missed_sweep_takes_overdue_rows_only(row, django_capture_on_commit_callbacks):
+    overdue = row(next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    overdue_retrying = row(status="retrying", next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    publish_failed = row(next_attempt_at=ago(1), last_enqueued_at=None)
+    row(next_attempt_at=ago(5), last_enqueued_at=ago(5))  # due, but within the grace period
+    row(next_attempt_at=ago(120), last_enqueued_at=ago(5))  # re-published recently
+    row(next_attempt_at=timezone.now() + timedelta(hours=1), last_enqueued_at=None)  # not due
+    row(status="sent", next_attempt_at=None)
+    row(status="cancelled", next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.sweep_missed() == 3
+    assert len(callbacks) == 1
+    for taken in (overdue, overdue_retrying, publish_failed):
+        taken.refresh_from_db()
+        assert taken.last_enqueued_at > ago(5)
+    assert services.sweep_missed() == 0  # just re-published: not again until the grace passes
+
+
+def test_stuck_sweep_recovers_expired_leases(row):
+    stuck = row(status="sending", attempts=1, attempts_total=1, lease_expires_at=ago(1))
+    last_try = row(status="sending", attempts=3, attempts_total=3, lease_expires_at=ago(1))
+    row(status="sending", attempts=1, attempts_total=1, lease_expires_at=timezone.now() + timedelta(seconds=30))
+    assert services.sweep_stuck() == 2
+    stuck.refresh_from_db()
+    last_try.refresh_from_db()
+    assert stuck.status == "retrying"
+    assert "worker lost" in stuck.last_error
+    assert [(a.number, a.outcome) for a in stuck.delivery_attempts.all()] == [(1, "worker_lost")]
+    assert (last_try.status, last_try.failure_reason) == ("failed", "worker_lost")
+
+
+def test_sweeps_work_in_bounded_batches(row, settings):
+    settings.NOTIFY_SWEEP_BATCH = 2
+    for _ in range(5):
+        row(next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    assert services.sweep_missed() == 5  # three batches of at most two
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_sweeps_skip_rows_another_sweep_holds(row):
+    held = row(next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    free = row(next_attempt_at=ago(120), last_enqueued_at=ago(120))
+    locked = threading.Event()
+    release = threading.Event()
+
+    def other_sweep() -> None:
+        try:
+            with transaction.atomic():
+                list(Notification.objects.select_for_update().filter(id=held.id))
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert services.sweep_missed() == 1
+    finally:
+        release.set()
+        thread.join()
+    free.refresh_from_db()
+    held.refresh_from_db()
+    assert free.last_enqueued_at > ago(5)
+    assert held.last_enqueued_at < ago(60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_schedule_becomes_periodic_task_rows():
+    from celery import current_app
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    DatabaseScheduler(app=current_app)
+    tasks = {t.name: t for t in PeriodicTask.objects.all()}
+    assert {"notifications.sweep_missed", "notifications.sweep_stuck"} <= set(tasks)
+    assert tasks["notifications.sweep_missed"].interval.every == 30
+    assert tasks["notifications.sweep_missed"].queue == "notify.maintenance"
