@@ -33,10 +33,32 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64 (well-known
+# and local-use) and the deprecated IPv4-compatible form. A relay would forward
+# a connection to that IPv4 address, so it must be public too.
+_IPV4_IN_LOW_BITS = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in network for network in _IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: IPAddress) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
+    """Globally routable and unicast, including any IPv4 address an IPv6 one carries."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and not is_public(embedded):
+            return False
+        if address.ipv4_mapped is not None:
+            return True  # judged by its IPv4 address alone
     return address.is_global and not address.is_multicast
 
 

@@ -31,7 +31,7 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() alone also takes "²", which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -68,6 +68,10 @@ class WebhookProvider:
             _ = parts.port  # raises on a bad port
         except ValueError as exc:
             raise ValueError(f"Invalid port: {exc}") from exc
+        try:
+            httpx.URL(recipient.strip())  # what send() will parse: e.g. "01.02.03.04" passes urlsplit, not httpx
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"Enter a valid URL: {exc}") from exc
         if not self.allow_private:
             try:
                 check_host_spelling(parts.hostname)
@@ -91,7 +95,10 @@ class WebhookProvider:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": sign(message.id, body, message.signing_secrets, now),
         }
-        url = httpx.URL(message.recipient)
+        try:
+            url = httpx.URL(message.recipient)
+        except httpx.InvalidURL as exc:
+            raise PermanentError(f"invalid URL: {exc}") from exc
         extensions: dict = {}
         if not self.allow_private:
             url, extensions = self._pin_address(url, headers)

@@ -27,6 +27,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
+    delay: float = 0.0  # seconds the server takes before answering (a slow receiver)
 
 
 class Sink:
@@ -35,6 +36,7 @@ class Sink:
         self.script: deque[Reply] = deque()
         self.default = Reply()
         self._cond = threading.Condition()
+        self._stopped = threading.Event()
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +51,8 @@ class Sink:
                     )
                     reply = sink.script.popleft() if sink.script else sink.default
                     sink._cond.notify_all()
+                if reply.delay:
+                    sink._stopped.wait(reply.delay)  # cut short when the sink stops
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -89,5 +93,6 @@ class Sink:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         self.server.shutdown()
         self.server.server_close()
