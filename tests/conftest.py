@@ -76,7 +76,7 @@ def database_url() -> str:
 class WorkerProcess:
     """``celery -A config worker`` as the Procfile runs it, in its own process group."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2, args: tuple[str, ...] = ()) -> None:
         self.log = log
         self.proc = subprocess.Popen(
             [
@@ -94,6 +94,7 @@ class WorkerProcess:
                 "--without-gossip",
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                *args,
             ],
             cwd=ROOT,
             env=env,
@@ -128,9 +129,9 @@ def start_worker(transactional_db, tmp_path):
     """Start real worker processes on this run's database and vhost; stopped at teardown."""
     workers: list[WorkerProcess] = []
 
-    def start(**overrides: str) -> WorkerProcess:
+    def start(*args: str, **overrides: str) -> WorkerProcess:
         env = {**os.environ, "DATABASE_URL": database_url(), "WEBHOOK_ALLOW_PRIVATE": "true", **overrides}
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log")
+        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log", args=args)
         workers.append(worker)
         return worker
 

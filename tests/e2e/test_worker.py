@@ -144,3 +144,13 @@ def test_a_cancelled_notification_is_never_sent(alice, sink, allow_private, star
     wait_for_status(kept["id"], "sent")
     assert Notification.objects.get(id=cancelled["id"]).status == "cancelled"
     assert len(sink.requests) == 1
+
+
+def test_priority_picks_the_queue(alice, sink, allow_private, start_worker):
+    start_worker("-Q", "notify.high")  # a worker that serves only high priority
+    low = alice.post(URL, {"channel": "webhook", "recipient": sink.url, "priority": "low"}).json()
+    high = alice.post(URL, {"channel": "webhook", "recipient": sink.url, "priority": "high"}).json()
+    [received] = sink.wait_for(1)
+    assert received.headers["webhook-id"] == high["id"]
+    wait_for_status(high["id"], "sent")
+    assert Notification.objects.get(id=low["id"]).status == "scheduled"
