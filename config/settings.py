@@ -14,7 +14,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# NOTIFIER_ENV_FILE=/dev/null keeps a developer's .env out of the test run.
+environ.Env.read_env(environ.Env().str("NOTIFIER_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # --- Django ------------------------------------------------------------------
 
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,6 +115,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# gunicorn serves the admin's and the browsable API's assets through WhiteNoise; without
+# a collectstatic (embedded, DEBUG) it finds them in the apps directly.
+WHITENOISE_USE_FINDERS = DEBUG or _EMBEDDED
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGGING = {
     "version": 1,

@@ -42,7 +42,6 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "channel", "priority", "failure_reason")
     search_fields = ("recipient", "id", "idempotency_key")
-    date_hierarchy = "send_at"
     list_select_related = ("owner",)
     inlines = (DeliveryAttemptInline,)
     actions = ("cancel", "retry_now")
@@ -53,14 +52,20 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Rows change only through services (the actions), never by hand-edited fields.
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+        # Rows change only through services (the actions), never by a saved form: a save would
+        # write every field back and could undo a worker's concurrent update. So the change page
+        # is a view page ("View notification", a Close button, no Save that would answer 403).
+        return False
 
-    @admin.action(description="Cancel selected (scheduled or retrying)")
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Who may run the actions: holders of the model's change permission (view-only staff may not)."""
+        return super().has_change_permission(request)
+
+    @admin.action(description="Cancel selected (scheduled or retrying)", permissions=["operate"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         self._apply(request, queryset, services.notification_cancel, "cancelled")
 
-    @admin.action(description="Retry now (failed)")
+    @admin.action(description="Retry now (failed)", permissions=["operate"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         self._apply(request, queryset, services.notification_retry, "scheduled for a retry now")
 
@@ -82,6 +87,20 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSecret)
 class WebhookSecretAdmin(admin.ModelAdmin):
+    """When each client's secret was made or rotated; never the secret itself.
+
+    Secrets are made on first use and rotated through the API, so here they are view-only:
+    an add form (every field read-only) would save an empty row and fail with a 500.
+    """
+
     list_display = ("owner", "created_at", "previous_expires_at")
     fields = ("owner", "created_at", "previous_expires_at")
     readonly_fields = fields
+    search_fields = ("owner__username",)
+    list_select_related = ("owner",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -32,13 +32,18 @@ check Redis "$REDIS_HOST" "$REDIS_PORT" 'redis-server --daemonize yes --bind 127
 
 run_id="$(date +%Y%m%d%H%M%S)_$$"
 vhost="notifier-test-$run_id"
-if ! command -v rabbitmqctl >/dev/null; then
-  echo "make test: rabbitmqctl is needed to create the run's vhost (RabbitMQ's CLI)." >&2
+if command -v rabbitmqctl >/dev/null; then
+  rmq() { rabbitmqctl "$@"; }
+elif docker compose ps --status running rabbitmq 2>/dev/null | grep -q rabbitmq; then
+  rmq() { docker compose exec -T rabbitmq rabbitmqctl "$@"; }
+else
+  echo "make test: rabbitmqctl (RabbitMQ's CLI) is needed to create the run's vhost;" >&2
+  echo "  install RabbitMQ locally, or run it with: docker compose up -d rabbitmq" >&2
   exit 2
 fi
-rabbitmqctl -q add_vhost "$vhost" >/dev/null
-rabbitmqctl -q set_permissions -p "$vhost" "${AMQP_USER:-guest}" '.*' '.*' '.*' >/dev/null
-cleanup() { rabbitmqctl -q delete_vhost "$vhost" >/dev/null 2>&1 || true; }
+rmq -q add_vhost "$vhost" >/dev/null
+rmq -q set_permissions -p "$vhost" "${AMQP_USER:-guest}" '.*' '.*' '.*' >/dev/null
+cleanup() { rmq -q delete_vhost "$vhost" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/notifier_$run_id"
@@ -46,6 +51,7 @@ export CELERY_BROKER_URL="amqp://${AMQP_USER:-guest}:${AMQP_PASSWORD:-guest}@$AM
 export REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
 export CACHE_KEY_PREFIX="notifier-test-$run_id"
 export NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$run_id"
+export NOTIFIER_ENV_FILE=/dev/null  # a developer's .env must not change what the tests see
 export DEBUG=false SECRET_KEY="test-only-$run_id" ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
 
 [ "${SKIP_LINT:-0}" = 1 ] || ruff check .
