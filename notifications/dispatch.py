@@ -27,6 +27,9 @@ DELIVER_TASK = "notifications.deliver"
 # Below this, a countdown is not worth a trip through the broker's delay queues
 # (and kombu refuses 0 < countdown < 1).
 MIN_BROKER_DELAY = timedelta(seconds=1)
+# RabbitMQ's delay topology has 28 binary levels. A row due later than that is
+# published for the longest delay; the worker finds it early and re-publishes it.
+MAX_BROKER_DELAY = timedelta(seconds=2**28 - 1)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def publish_options(due_at: datetime, priority: str, now: datetime | None = None
     now = now or timezone.now()
     options: dict = {"queue": queue_for(priority)}
     if due_at - now >= MIN_BROKER_DELAY:
-        options["eta"] = due_at
+        options["eta"] = min(due_at, now + MAX_BROKER_DELAY)
     return options
 
 

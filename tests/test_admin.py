@@ -24,7 +24,7 @@ def change_url(notification: Notification) -> str:
 
 @pytest.fixture
 def owner(db):
-    return get_user_model().objects.create_user(username="client-1", password="pw-client-1")
+    return get_user_model().objects.create_user(username="client-1")
 
 
 @pytest.fixture

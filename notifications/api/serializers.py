@@ -23,6 +23,17 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL's jsonb cannot store U+0000 anywhere, in keys or values."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _has_offset(text: str) -> bool:
     text = text.strip()
     if text.endswith(("Z", "z")):
@@ -80,6 +91,8 @@ class NotificationContentSerializer(serializers.Serializer):
     def validate_payload(self, value: Any) -> Any:
         if value is not None and not isinstance(value, dict):
             raise serializers.ValidationError("Must be a JSON object.")
+        if _has_nul(value):
+            raise serializers.ValidationError("Null characters are not allowed.")
         return value
 
     def _check_recipient(self, attrs: dict[str, Any], channel: str) -> None:

@@ -104,7 +104,23 @@ def test_invalid_fields_are_400_and_write_nothing(alice, body, field):
     assert Notification.objects.count() == 0
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"text"', "null", "\x00\xff"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{not json",
+        "[1, 2]",
+        '"text"',
+        "null",
+        "\x00\xff",
+        "[" * 100_000 + "]" * 100_000,
+        '{"channel": "console", "recipient": "x", "payload": {"a": NaN}}',
+        '{"channel": "console", "recipient": "x", "payload": {"a": "\\u0000"}}',
+        '{"channel": "console", "recipient": "x", "payload": {"\\u0000": 1}}',
+        '{"channel": "console", "recipient": "x\\u0000"}',
+        '{"channel": "console", "recipient": "x", "max_attempts": ' + "9" * 5000 + "}",
+        '{"channel": "console", "recipient": "x", "send_at": "0001-01-01T00:00:00+14:00"}',
+    ],
+)
 def test_malformed_bodies_are_400_and_write_nothing(alice, raw):
     response = alice.generic("POST", URL, raw, content_type="application/json")
     assert response.status_code == 400
@@ -138,6 +154,24 @@ def test_private_webhook_targets_are_refused_at_create(alice, recipient):
 
 def test_private_targets_are_accepted_when_the_operator_allows_them(alice, allow_private):
     assert alice.post(URL, hook(recipient="http://127.0.0.1:9/x"), format="json").status_code == 201
+
+
+def test_an_oversized_body_is_413_json(alice, settings):
+    body = '{"channel": "console", "recipient": "x", "body": "' + "a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + '"}'
+    response = alice.generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 413
+    assert "detail" in response.json()
+    assert Notification.objects.count() == 0
+
+
+def test_a_send_at_beyond_the_brokers_longest_delay_is_published_for_that_delay(alice):
+    from notifications.dispatch import MAX_BROKER_DELAY, publish_options
+
+    response = alice.post(URL, console(send_at="2999-01-01T00:00:00Z"), format="json")
+    assert response.status_code == 201
+    now = timezone.now()
+    eta = publish_options(Notification.objects.get().next_attempt_at, "normal", now)["eta"]
+    assert eta == now + MAX_BROKER_DELAY
 
 
 # --- idempotency -------------------------------------------------------------

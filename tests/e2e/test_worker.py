@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 from notifications import services
 from notifications.models import Notification
 from tests.sink import Reply
+from tests.smtp import LoopbackController, Recorder
 
 pytestmark = pytest.mark.worker
 
@@ -154,3 +155,21 @@ def test_priority_picks_the_queue(alice, sink, allow_private, start_worker):
     assert received.headers["webhook-id"] == high["id"]
     wait_for_status(high["id"], "sent")
     assert Notification.objects.get(id=low["id"]).status == "scheduled"
+
+
+def test_email_goes_through_the_smtp_server_named_by_email_url(alice, start_worker):
+    recorder = Recorder()
+    server = LoopbackController(recorder)
+    server.start()
+    try:
+        start_worker(EMAIL_URL=f"smtp://127.0.0.1:{server.port}", DEFAULT_FROM_EMAIL="notifier@example.com")
+        created = alice.post(
+            URL, {"channel": "email", "recipient": "bob@example.com", "subject": "Hi", "body": "Your order shipped."}
+        ).json()
+        wait_for_status(created["id"], "sent")
+        [mail] = recorder.messages
+        assert mail["To"] == "bob@example.com"
+        assert mail["Subject"] == "Hi"
+        assert mail.get_content().strip() == "Your order shipped."
+    finally:
+        server.stop()
