@@ -4,7 +4,8 @@
 ``retry_backoff``/``retry_backoff_max``/``retry_jitter`` from the ``NOTIFY_*``
 settings. ``DeliveryTask.retry`` adds the two things Celery does not know: a
 provider's ``Retry-After`` (the longer wait wins) and the row's
-``next_attempt_at``, written before the retry is published. Celery's own
+``next_attempt_at``, written before the retry is published. A database outage
+is retried the same way (the row cannot be read, so nothing is recorded). Celery's own
 ``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
 """
 
@@ -16,10 +17,15 @@ import uuid
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from notifications import services
 
 logger = logging.getLogger(__name__)
+
+
+# The database unreachable mid-task: retry the message rather than drop it.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class DeliveryTask(Task):
@@ -28,10 +34,11 @@ class DeliveryTask(Task):
     ):
         retry_after = getattr(exc, "retry_after", None)
         countdown = max(countdown or 0, math.ceil(retry_after or 0))
-        notification_id, dispatch_token = self.request.args[:2]
-        services.notification_schedule_retry(
-            notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
-        )
+        if isinstance(exc, services.DeliveryDeferred):
+            notification_id, dispatch_token = self.request.args[:2]
+            services.notification_schedule_retry(
+                notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
+            )
         return super().retry(
             args=args, kwargs=kwargs, exc=exc, throw=throw, countdown=countdown, max_retries=None, **options
         )
@@ -50,7 +57,7 @@ def _valid_uuid(value: object) -> bool:
     base=DeliveryTask,
     bind=True,
     acks_late=True,
-    autoretry_for=(services.DeliveryDeferred,),
+    autoretry_for=(services.DeliveryDeferred, *DATABASE_DOWN),
     retry_backoff=settings.NOTIFY_RETRY_BACKOFF,
     retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
     retry_jitter=True,
