@@ -183,6 +183,7 @@ NOTIFY_SWEEP_INTERVAL = env.int("NOTIFY_SWEEP_INTERVAL", default=30)
 NOTIFY_SWEEP_GRACE = env.int("NOTIFY_SWEEP_GRACE", default=30)
 NOTIFY_SWEEP_BATCH = env.int("NOTIFY_SWEEP_BATCH", default=500)
 NOTIFY_BULK_MAX = 1000
+NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=30)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_SECRET_OVERLAP_HOURS = 24
@@ -241,6 +242,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.sweep_stuck",
         "schedule": float(NOTIFY_SWEEP_INTERVAL),
         "options": {"queue": "notify.maintenance", "expires": NOTIFY_SWEEP_INTERVAL},
+    },
+    "notifications.purge_old": {
+        "task": "notifications.purge_old",
+        "schedule": 3600.0,
+        "options": {"queue": "notify.maintenance", "expires": 3600},
     },
 }
 CELERY_TIMEZONE = "UTC"

@@ -40,3 +40,9 @@ def bulk_max() -> int:
 
 def secret_overlap() -> timedelta:
     return timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+
+
+def retention() -> timedelta | None:
+    """How long terminal notifications are kept; ``None`` keeps them for ever."""
+    days = settings.NOTIFY_RETENTION_DAYS
+    return timedelta(days=days) if days > 0 else None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from notifications.models import DeliveryAttempt, Notification, WebhookSecret
+from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status, WebhookSecret
 
 
 def notification_list(*, owner: AbstractBaseUser) -> QuerySet[Notification]:
@@ -30,3 +31,55 @@ def signing_secrets(*, secret: WebhookSecret) -> tuple[str, ...]:
     if secret.previous_secret and secret.previous_expires_at and secret.previous_expires_at > timezone.now():
         return (secret.secret, secret.previous_secret)
     return (secret.secret,)
+
+
+def failed_list(
+    *,
+    ids: list[uuid.UUID] | None = None,
+    channel: str | None = None,
+    reason: str | None = None,
+    owner_username: str | None = None,
+    failed_before: datetime | None = None,
+    failed_after: datetime | None = None,
+) -> QuerySet[Notification]:
+    """The dead-letter list (``failed`` rows), oldest failure first, narrowed by any of the filters."""
+    rows = Notification.objects.filter(status=Status.FAILED)
+    if ids:
+        rows = rows.filter(id__in=ids)
+    if channel:
+        rows = rows.filter(channel=channel)
+    if reason:
+        rows = rows.filter(failure_reason=reason)
+    if owner_username:
+        rows = rows.filter(owner__username=owner_username)
+    if failed_before:
+        rows = rows.filter(updated_at__lt=failed_before)
+    if failed_after:
+        rows = rows.filter(updated_at__gte=failed_after)
+    return rows.order_by("updated_at")
+
+
+def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
+    """What an operator checks first: rows by status, how far behind the due rows are,
+    leases past expiry, and the dead letters by reason."""
+    now = now or timezone.now()
+    by_status = dict(Notification.objects.values_list("status").annotate(n=Count("id")).order_by())
+    oldest_due = (
+        Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    failed_by_reason = dict(
+        Notification.objects.filter(status=Status.FAILED)
+        .values_list("failure_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "by_status": {status: by_status.get(status, 0) for status in Status.values},
+        "due_now": Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).count(),
+        "oldest_due_seconds": round((now - oldest_due).total_seconds(), 1) if oldest_due else 0.0,
+        "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).count(),
+        "failed_by_reason": failed_by_reason,
+    }

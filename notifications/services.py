@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -556,3 +557,56 @@ def webhook_secret_rotate(*, owner: AbstractBaseUser) -> WebhookSecret:
         current.created_at = now
         current.save()
     return current
+
+
+# --- dead letters and retention ------------------------------------------------
+
+TERMINAL_STATUSES = (Status.SENT, Status.FAILED, Status.CANCELLED)
+
+
+def failed_requeue(*, notifications: Iterable[Notification], dry_run: bool = False) -> list[Notification]:
+    """Put failed notifications back to ``scheduled``, due now; return those requeued.
+
+    Each goes through ``notification_retry``, so a row that left ``failed``
+    meanwhile (requeued by someone else) is skipped, never sent twice.
+    """
+    requeued: list[Notification] = []
+    for notification in notifications:
+        if dry_run:
+            if notification.status == Status.FAILED:
+                requeued.append(notification)
+            continue
+        try:
+            requeued.append(notification_retry(notification=notification))
+        except InvalidState:
+            continue
+    return requeued
+
+
+def notifications_purge(*, older_than: timedelta, batch_size: int = 1000, dry_run: bool = False) -> int:
+    """Delete terminal notifications (sent, failed, cancelled) last changed before ``now - older_than``.
+
+    In batches of ``batch_size`` rows, each its own short transaction, so a
+    purge of millions never holds a long lock or a huge transaction. Live rows
+    are never touched. Returns how many notifications were (or would be) deleted.
+    """
+    cutoff = timezone.now() - older_than
+    old = Notification.objects.filter(status__in=TERMINAL_STATUSES, updated_at__lt=cutoff)
+    if dry_run:
+        return old.count()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.order_by("updated_at").values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            DeliveryAttempt.objects.filter(notification_id__in=ids).delete()
+            # Re-check the status: a row retried since the SELECT is live again and stays.
+            deleted += (
+                Notification.objects.filter(id__in=ids, status__in=TERMINAL_STATUSES)
+                .delete()[1]
+                .get(Notification._meta.label, 0)
+            )
+    if deleted:
+        logger.info("purged %d notification(s) older than %s", deleted, cutoff.isoformat())
+    return deleted

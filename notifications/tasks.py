@@ -19,7 +19,7 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from notifications import services
+from notifications import conf, services
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +80,11 @@ def sweep_missed() -> int:
 @shared_task(name="notifications.sweep_stuck", ignore_result=True)
 def sweep_stuck() -> int:
     return services.sweep_stuck()
+
+
+@shared_task(name="notifications.purge_old", ignore_result=True)
+def purge_old() -> int:
+    """Retention: delete terminal notifications older than ``NOTIFY_RETENTION_DAYS`` (0 keeps all)."""
+    if not conf.retention():
+        return 0
+    return services.notifications_purge(older_than=conf.retention())
