@@ -62,6 +62,11 @@ def _valid_uuid(value: object) -> bool:
     retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
     retry_jitter=True,
     max_retries=None,
+    # Backstops under the lease, for a receiver that trickles its answer past every
+    # per-read timeout: the soft limit raises inside the send (recorded, retried); the
+    # hard one kills the pool process, and the stuck-sweep recovers the row.
+    soft_time_limit=settings.NOTIFY_LEASE_SECONDS * 0.75,
+    time_limit=settings.NOTIFY_LEASE_SECONDS * 0.9,
 )
 def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> str | None:
     """Send one notification, if its claim succeeds. Idempotent: duplicates do nothing."""

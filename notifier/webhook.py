@@ -24,6 +24,20 @@ from notifier.errors import PermanentError, TransientError
 from notifier.netguard import ForbiddenAddress, check_host_spelling, resolve_public
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
+# A receiver's answer is read up to this size: enough for an error message, and a
+# small body is read whole so the keep-alive connection can be reused. A larger
+# one is cut off (and its connection dropped), so a hostile receiver cannot make
+# a worker buffer gigabytes.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return bytes(data[:limit])
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -103,13 +117,16 @@ class WebhookProvider:
         if not self.allow_private:
             url, extensions = self._pin_address(url, headers)
         try:
-            response = self.client.post(url, content=body.encode(), headers=headers, extensions=extensions)
+            with self.client.stream(
+                "POST", url, content=body.encode(), headers=headers, extensions=extensions
+            ) as response:
+                excerpt = _read_at_most(response, MAX_RESPONSE_BYTES)
         except httpx.TimeoutException as exc:
             raise TransientError(f"timeout: {exc!r}") from exc
         except (httpx.TransportError, OSError) as exc:
             # Includes RemoteProtocolError on a keep-alive the server just closed.
             raise TransientError(f"connection error: {exc!r}") from exc
-        return self._outcome(response)
+        return self._outcome(response, excerpt)
 
     def _pin_address(self, url: httpx.URL, headers: dict) -> tuple[httpx.URL, dict]:
         host = url.host
@@ -124,11 +141,11 @@ class WebhookProvider:
         return url.copy_with(host=str(address)), extensions
 
     @staticmethod
-    def _outcome(response: httpx.Response) -> Receipt:
+    def _outcome(response: httpx.Response, excerpt: bytes) -> Receipt:
         status = response.status_code
         if 200 <= status < 300:
             return Receipt(provider_message_id=response.headers.get("x-request-id", ""))
-        detail = f"HTTP {status}: {response.text[:200]}"
+        detail = f"HTTP {status}: {excerpt[:200].decode('utf-8', 'replace')}"
         if status in TRANSIENT_STATUSES or status >= 500:
             raise TransientError(detail, retry_after=parse_retry_after(response.headers.get("retry-after")))
         raise PermanentError(detail)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +21,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # the same port on two requests: one keep-alive connection
+    status: int = 0  # what the sink answered (decided on arrival, before any delay)
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Sink:
         self.requests: list[Received] = []
         self.script: deque[Reply] = deque()
         self.default = Reply()
+        # When set, answers every request the script does not (e.g. "503 until t, then 200").
+        self.responder: Callable[[], Reply] | None = None
         self._cond = threading.Condition()
         self._stopped = threading.Event()
         sink = self
@@ -46,19 +51,33 @@ class Sink:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with sink._cond:
+                    if sink.script:
+                        reply = sink.script.popleft()
+                    else:
+                        reply = sink.responder() if sink.responder else sink.default
                     sink.requests.append(
-                        Received(time.time(), "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                        Received(
+                            time.time(),
+                            "POST",
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            self.client_address[1],
+                            reply.status,
+                        )
                     )
-                    reply = sink.script.popleft() if sink.script else sink.default
                     sink._cond.notify_all()
                 if reply.delay:
                     sink._stopped.wait(reply.delay)  # cut short when the sink stops
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the sender went away (e.g. a killed worker)
 
             def log_message(self, *args) -> None:
                 pass

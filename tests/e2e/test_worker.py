@@ -173,3 +173,17 @@ def test_email_goes_through_the_smtp_server_named_by_email_url(alice, start_work
         assert mail.get_content().strip() == "Your order shipped."
     finally:
         server.stop()
+
+
+def test_a_receiver_that_hangs_past_the_time_limit_is_retried_not_stuck(alice, sink, allow_private, start_worker):
+    # Per-read timeouts alone would let this receiver hold the worker for WEBHOOK_TIMEOUT;
+    # the task's soft time limit (3/4 of the lease) cuts the attempt short first.
+    start_worker(NOTIFY_LEASE_SECONDS="4", WEBHOOK_TIMEOUT="30", NOTIFY_RETRY_BACKOFF="1", NOTIFY_RETRY_BACKOFF_MAX="1")
+    sink.then(Reply(200, delay=20))
+    created = alice.post(URL, {"channel": "webhook", "recipient": sink.url}).json()
+    row = wait_for_status(created["id"], "sent", timeout=20)
+    first, second = row.delivery_attempts.all()
+    assert first.outcome == "transient"
+    assert "TimeLimit" in first.error
+    assert (first.finished_at - first.started_at).total_seconds() < 4
+    assert second.outcome == "sent"

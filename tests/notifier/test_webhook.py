@@ -379,3 +379,41 @@ def test_parse_retry_after(value, expected):
 def test_parse_retry_after_reads_a_future_http_date_as_seconds_from_now():
     when = datetime.now(UTC) + timedelta(minutes=10)
     assert 590 <= parse_retry_after(email.utils.format_datetime(when, usegmt=True)) <= 600
+
+
+def test_an_endless_error_body_is_cut_off_not_buffered(provider, endless_body_url):
+    # Reading the whole answer would never end: the send must stop at its limit.
+    with pytest.raises(TransientError) as error:
+        provider.send(message(endless_body_url, payload={}))
+    assert str(error.value).startswith("HTTP 500: xxx")
+    assert len(str(error.value)) < 300
+
+
+@pytest.fixture
+def endless_body_url():
+    """A server answering 500 with a chunked body that never ends (until the client hangs up)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve_one() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+            try:
+                for _ in range(100_000):  # bounded: ~6.5 GB, far more than any sane limit
+                    conn.sendall(chunk)
+            except OSError:
+                pass  # the client stopped reading and closed: what we want
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    server.close()
+    thread.join(timeout=10)
+
+
+def test_keep_alive_is_reused_across_sends(provider, sink):
+    for _ in range(3):
+        provider.send(message(sink.url, payload={}))
+    assert len({request.client_port for request in sink.requests}) == 1
