@@ -29,4 +29,3 @@ class Command(BaseCommand):
         self.stdout.write(f"expired leases: {health['expired_leases']}")
         reasons = ", ".join(f"{reason or 'unknown'}: {n}" for reason, n in health["failed_by_reason"].items())
         self.stdout.write(f"failed by reason: {reasons or 'none'}")
-
