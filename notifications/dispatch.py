@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from celery import current_app
+from django.conf import settings
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "notifications.deliver"
+DELIVER_BATCH_TASK = "notifications.deliver_batch"
 # Below this, a countdown is not worth a trip through the broker's delay queues
 # (and kombu refuses 0 < countdown < 1).
 MIN_BROKER_DELAY = timedelta(seconds=1)
@@ -38,6 +40,8 @@ class Dispatch:
     dispatch_token: UUID
     due_at: datetime
     priority: str
+    # Attempts already made: a retry's backoff continues from there (Celery's request.retries).
+    retries: int = 0
 
 
 def queue_for(priority: str) -> str:
@@ -53,27 +57,52 @@ def publish_options(due_at: datetime, priority: str, now: datetime | None = None
 
 
 def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
-    """Publish each dispatch on one producer; return those that failed."""
+    """Publish the dispatches on one producer; return those whose message failed.
+
+    Dispatches that share a token, a priority and a publish time (a bulk
+    request, a sweep batch) travel together as ``deliver_batch`` messages of
+    up to ``NOTIFY_DISPATCH_BATCH`` ids: Celery and RabbitMQ cost about a
+    millisecond of CPU per message, more than the delivery itself, so fewer
+    messages is what makes throughput. The rest go as one ``deliver`` each.
+    """
     if not dispatches:
         return []
     app = current_app
+    now = timezone.now()
+    messages = _messages(dispatches, now)
     failed: list[Dispatch] = []
     try:
         with app.producer_or_acquire() as producer:
-            now = timezone.now()
-            for index, item in enumerate(dispatches):
+            for index, (name, args, options, items) in enumerate(messages):
                 try:
-                    app.send_task(
-                        DELIVER_TASK,
-                        args=[str(item.notification_id), str(item.dispatch_token)],
-                        producer=producer,
-                        **publish_options(item.due_at, item.priority, now),
-                    )
+                    app.send_task(name, args=args, producer=producer, **options)
                 except Exception:
-                    logger.exception("publish failed for notification %s", item.notification_id)
-                    failed.extend(dispatches[index:])
+                    logger.exception("publish failed for %d notification(s)", len(items))
+                    failed.extend(item for _, _, _, rest in messages[index:] for item in rest)
                     break
     except Exception:
         logger.exception("broker unavailable: %d notification(s) left for the sweep", len(dispatches))
         return list(dispatches)
     return failed
+
+
+def _messages(dispatches: list[Dispatch], now: datetime) -> list[tuple[str, list, dict, list[Dispatch]]]:
+    groups: dict[tuple, list[Dispatch]] = {}
+    for item in dispatches:
+        options = publish_options(item.due_at, item.priority, now)
+        key = (item.dispatch_token, item.priority, options.get("eta"))
+        groups.setdefault(key, []).append(item)
+    size = settings.NOTIFY_DISPATCH_BATCH
+    messages = []
+    for (token, priority, eta), items in groups.items():
+        options = {"queue": queue_for(priority), **({"eta": eta} if eta else {})}
+        if len(items) == 1 or size <= 1:
+            for item in items:
+                single = {**options, "retries": item.retries} if item.retries else options
+                messages.append((DELIVER_TASK, [str(item.notification_id), str(token)], single, [item]))
+            continue
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            ids = [str(item.notification_id) for item in chunk]
+            messages.append((DELIVER_BATCH_TASK, [str(token), ids], options, chunk))
+    return messages

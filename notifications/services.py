@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -52,9 +55,13 @@ class DeliveryDeferred(Exception):
     ``retry_after`` is the provider's hint, already capped by ``NOTIFY_RETRY_AFTER_MAX``.
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, attempts: int = 0, priority: str = ""
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.attempts = attempts
+        self.priority = priority
 
 
 # --- create ------------------------------------------------------------------
@@ -93,6 +100,7 @@ def _dispatch_of(notification: Notification) -> Dispatch:
         dispatch_token=notification.dispatch_token,
         due_at=notification.next_attempt_at,
         priority=notification.priority,
+        retries=notification.attempts,
     )
 
 
@@ -157,6 +165,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
     existing = {n.idempotency_key: n for n in Notification.objects.filter(owner=owner, idempotency_key__in=keys)}
     results: list[Notification] = []
     new: list[Notification] = []
+    batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
     for index, item in enumerate(items):
         original = existing.get(item.get("idempotency_key") or "")
         if original is not None:
@@ -165,6 +174,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
             results.append(original)
             continue
         notification = _new_notification(owner=owner, data=item, now=now)
+        notification.dispatch_token = batch_token
         new.append(notification)
         results.append(notification)
     try:
@@ -385,7 +395,9 @@ def notification_deliver(*, notification_id: uuid.UUID | str, dispatch_token: uu
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             retry_after = min(retry_after, conf.retry_after_max())
-        raise DeliveryDeferred(error, retry_after=retry_after) from exc
+        raise DeliveryDeferred(
+            error, retry_after=retry_after, attempts=notification.attempts, priority=notification.priority
+        ) from exc
     _finish(
         notification,
         started_at=started_at,
@@ -434,6 +446,89 @@ def notification_schedule_retry(
     return due
 
 
+def retry_countdown(*, attempts: int, retry_after: float | None = None) -> int:
+    """Seconds before the next attempt: Celery's exponential backoff with full jitter
+    (``retry_backoff * 2 ** (attempts - 1)``, capped), or the provider's ``Retry-After`` if longer."""
+    countdown = get_exponential_backoff_interval(
+        factor=conf.retry_backoff(), retries=max(attempts - 1, 0), maximum=conf.retry_backoff_max(), full_jitter=True
+    )
+    return max(countdown, math.ceil(retry_after or 0))
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    skipped: int = 0
+    handed_off: int = 0
+
+
+def notification_deliver_batch(
+    *, notification_ids: list[str], dispatch_token: uuid.UUID | str, budget: timedelta
+) -> BatchResult:
+    """Deliver the notifications of one ``deliver_batch`` message, one claim each.
+
+    The message amortises the broker's cost; every row still has its own claim,
+    lease, attempt record and outcome. A transient failure gets its own
+    ``deliver`` message with the same backoff a single delivery would get. Once
+    the batch has run for ``budget`` (or the task's soft time limit fires), the
+    ids not yet tried are handed off in a new message, so no lease outlives its
+    worker's attention and a slow receiver cannot hold a batch hostage.
+    """
+    result = BatchResult()
+    deadline = time.monotonic() + budget.total_seconds()
+    for index, notification_id in enumerate(notification_ids):
+        if time.monotonic() > deadline:
+            result.handed_off = _hand_off(notification_ids[index:], dispatch_token)
+            break
+        try:
+            outcome = notification_deliver(notification_id=notification_id, dispatch_token=dispatch_token)
+        except DeliveryDeferred as deferred:
+            _retry_later(notification_id, dispatch_token, deferred)
+            result.retrying += 1
+            if isinstance(deferred.__cause__, SoftTimeLimitExceeded):
+                result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
+                break
+            continue
+        except SoftTimeLimitExceeded:
+            # Outside a send (the row, if claimed, is left to the stuck-sweep's lease).
+            result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
+            break
+        if outcome is None:
+            result.skipped += 1
+        elif outcome.status == Status.SENT:
+            result.sent += 1
+        else:
+            result.failed += 1
+    return result
+
+
+def _retry_later(notification_id: str, dispatch_token: uuid.UUID | str, deferred: DeliveryDeferred) -> None:
+    countdown = retry_countdown(attempts=deferred.attempts, retry_after=deferred.retry_after)
+    due = notification_schedule_retry(
+        notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
+    )
+    dispatch = Dispatch(
+        uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token)), due, deferred.priority, deferred.attempts
+    )
+    if publish([dispatch]):
+        Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token).update(last_enqueued_at=None)
+
+
+def _hand_off(notification_ids: list[str], dispatch_token: uuid.UUID | str) -> int:
+    """Publish the untried rest of a batch again, as it was (same token, due now)."""
+    rows = list(
+        Notification.objects.filter(
+            id__in=notification_ids, dispatch_token=dispatch_token, status__in=LIVE_STATUSES
+        ).only("id", "dispatch_token", "next_attempt_at", "priority", "attempts")
+    )
+    failed = publish([_dispatch_of(row) for row in rows])
+    if failed:
+        Notification.objects.filter(id__in=[item.notification_id for item in failed]).update(last_enqueued_at=None)
+    return len(rows)
+
+
 # --- sweeps ------------------------------------------------------------------
 
 MAX_SWEEP_BATCHES = 20
@@ -456,11 +551,18 @@ def sweep_missed() -> int:
                 .filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
                 .filter(Q(last_enqueued_at__isnull=True) | Q(next_attempt_at__lte=cutoff, last_enqueued_at__lte=cutoff))
                 .order_by("next_attempt_at")
-                .only("id", "dispatch_token", "next_attempt_at", "priority")[: conf.sweep_batch()]
+                .only("id", "dispatch_token", "next_attempt_at", "priority", "attempts")[: conf.sweep_batch()]
             )
             if not rows:
                 break
-            Notification.objects.filter(id__in=[row.id for row in rows]).update(last_enqueued_at=now)
+            # One new token for the batch: the rows travel together in deliver_batch
+            # messages, and any lost-but-not-quite message for them becomes a no-op.
+            token = uuid.uuid4()
+            Notification.objects.filter(id__in=[row.id for row in rows]).update(
+                last_enqueued_at=now, dispatch_token=token
+            )
+            for row in rows:
+                row.dispatch_token = token
             _publish_on_commit([_dispatch_of(row) for row in rows])
         total += len(rows)
         if len(rows) < conf.sweep_batch():
@@ -511,16 +613,19 @@ def sweep_stuck() -> int:
                 lease_expires_at=None,
                 updated_at=now,
             )
+            token = uuid.uuid4()
             Notification.objects.filter(id__in=[row.id for row in again]).update(
                 status=Status.RETRYING,
                 last_error=error,
                 lease_expires_at=None,
                 next_attempt_at=now,
                 last_enqueued_at=now,
+                dispatch_token=token,
                 updated_at=now,
             )
             for row in again:
                 row.next_attempt_at = now
+                row.dispatch_token = token
             _publish_on_commit([_dispatch_of(row) for row in again])
         total += len(rows)
         if len(rows) < conf.sweep_batch():

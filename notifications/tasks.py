@@ -77,6 +77,38 @@ def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> st
     return result.status if result else None
 
 
+@shared_task(
+    name="notifications.deliver_batch",
+    bind=True,
+    acks_late=True,
+    autoretry_for=DATABASE_DOWN,
+    retry_backoff=settings.NOTIFY_RETRY_BACKOFF,
+    retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=None,
+    soft_time_limit=settings.NOTIFY_LEASE_SECONDS * 0.75,
+    time_limit=settings.NOTIFY_LEASE_SECONDS * 0.9,
+)
+def deliver_batch(self: Task, dispatch_token: str, notification_ids: list[str]) -> dict | None:
+    """Send the notifications of a bulk request or a sweep batch: one message, many rows.
+
+    Each row is claimed and recorded on its own, so a redelivered or duplicated
+    batch sends nothing twice. After half a lease the untried rest is handed off
+    in a new message. A database outage retries the whole message (claimed rows
+    are skipped on the retry; their own outcome is already recorded).
+    """
+    if not _valid_uuid(dispatch_token) or not isinstance(notification_ids, list):
+        logger.error("deliver_batch: malformed message %r %r dropped", dispatch_token, notification_ids)
+        return None
+    ids = [str(value) for value in notification_ids if _valid_uuid(value)]
+    if len(ids) != len(notification_ids):
+        logger.error("deliver_batch: %d malformed id(s) dropped", len(notification_ids) - len(ids))
+    result = services.notification_deliver_batch(
+        notification_ids=ids, dispatch_token=dispatch_token, budget=conf.lease() / 2
+    )
+    return vars(result)
+
+
 @shared_task(name="notifications.sweep_missed", ignore_result=True)
 def sweep_missed() -> int:
     return services.sweep_missed()

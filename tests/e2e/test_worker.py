@@ -3,6 +3,7 @@ delivering to a real local HTTP server."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -187,3 +188,19 @@ def test_a_receiver_that_hangs_past_the_time_limit_is_retried_not_stuck(alice, s
     assert "TimeLimit" in first.error
     assert (first.finished_at - first.started_at).total_seconds() < 4
     assert second.outcome == "sent"
+
+
+def test_a_bulk_request_travels_in_few_messages_and_every_row_arrives(alice, sink, allow_private, start_worker):
+    worker = start_worker(NOTIFY_RETRY_BACKOFF="1", NOTIFY_RETRY_BACKOFF_MAX="1")
+    sink.then(Reply(503))  # one row fails once and is retried on its own
+    items = [{"channel": "webhook", "recipient": sink.url, "payload": {"i": i}} for i in range(120)]
+    response = alice.post(URL + "bulk/", {"notifications": items})
+    assert response.status_code == 201
+    ids = {n["id"] for n in response.json()["notifications"]}
+    received = sink.wait_for(121, timeout=60)
+    assert {r.headers["webhook-id"] for r in received} == ids
+    for notification_id in ids:
+        wait_for_status(notification_id, "sent")
+    log = worker.log.read_text()
+    batches = set(re.findall(r"Task notifications\.deliver_batch\[([0-9a-f-]+)\] received", log))
+    assert len(batches) == 3, log[-3000:]  # 120 rows in messages of NOTIFY_DISPATCH_BATCH=50

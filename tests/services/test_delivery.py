@@ -178,3 +178,43 @@ def test_a_late_finish_after_the_stuck_sweep_took_over_changes_nothing(due, sink
     row.refresh_from_db()
     assert row.status == "retrying"
     assert [a.outcome for a in row.delivery_attempts.all()] == ["worker_lost"]
+
+
+# --- batches -----------------------------------------------------------------
+
+
+def test_a_batch_delivers_each_row_once_with_its_own_outcome(due, sink, allow_private):
+    token = uuid.uuid4()
+    rows = [due(dispatch_token=token) for _ in range(4)]
+    sink.then(Reply(200), Reply(503, {"Retry-After": "60"}), Reply(404), Reply(200))
+    ids = [str(row.id) for row in rows]
+    result = services.notification_deliver_batch(notification_ids=ids, dispatch_token=token, budget=timedelta(60))
+    assert (result.sent, result.retrying, result.failed, result.skipped) == (2, 1, 1, 0)
+    statuses = [Notification.objects.get(id=row.id).status for row in rows]
+    assert statuses == ["sent", "retrying", "failed", "sent"]
+    retrying = Notification.objects.get(id=rows[1].id)
+    assert retrying.next_attempt_at > timezone.now() + timedelta(seconds=55)
+    # The same batch again (a redelivered message): nothing is sent twice.
+    again = services.notification_deliver_batch(notification_ids=ids, dispatch_token=token, budget=timedelta(60))
+    assert again.sent == 0
+    assert len(sink.requests) == 4
+
+
+def test_a_batch_over_its_budget_hands_off_the_rest(due, sink, allow_private):
+    token = uuid.uuid4()
+    rows = [due(dispatch_token=token) for _ in range(3)]
+    ids = [str(row.id) for row in rows]
+    result = services.notification_deliver_batch(notification_ids=ids, dispatch_token=token, budget=timedelta(0))
+    assert (result.sent, result.handed_off) == (0, 3)
+    assert sink.requests == []
+    assert {Notification.objects.get(id=row.id).status for row in rows} == {"scheduled"}
+
+
+def test_retry_countdown_grows_with_attempts_and_honours_retry_after(settings):
+    settings.NOTIFY_RETRY_BACKOFF = 2
+    settings.NOTIFY_RETRY_BACKOFF_MAX = 600
+    for attempts in (1, 2, 3, 4):
+        samples = {services.retry_countdown(attempts=attempts) for _ in range(200)}
+        assert max(samples) <= 2 * 2 ** (attempts - 1)
+        assert len(samples) > 1  # jittered
+    assert services.retry_countdown(attempts=1, retry_after=30) == 30
