@@ -24,7 +24,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -264,19 +264,34 @@ def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid
     """Take a due row for sending: one conditional UPDATE; ``None`` when another message,
     a cancel or a reschedule got there first (or the row is not due yet)."""
     now = timezone.now()
-    claimed = Notification.objects.filter(
-        id=notification_id, dispatch_token=dispatch_token, status__in=LIVE_STATUSES, next_attempt_at__lte=now
-    ).update(
-        status=Status.SENDING,
-        attempts=F("attempts") + 1,
-        attempts_total=F("attempts_total") + 1,
-        lease_expires_at=now + conf.lease(),
-        next_attempt_at=None,
-        updated_at=now,
-    )
-    if not claimed:
+    try:
+        notification_id, dispatch_token = uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token))
+    except ValueError:
         return None
-    return Notification.objects.get(id=notification_id)
+    # UPDATE … RETURNING: the claim and the row it took in one round trip (the ORM's
+    # update() returns only a count). PostgreSQL and SQLite ≥ 3.35 both speak it.
+    connection = connections[Notification.objects.db]
+    uuid_sql, time_sql = (Notification._meta.get_field(name) for name in ("id", "updated_at"))
+    params = [
+        Status.SENDING,
+        time_sql.get_db_prep_value(now + conf.lease(), connection),
+        time_sql.get_db_prep_value(now, connection),
+        uuid_sql.get_db_prep_value(notification_id, connection),
+        uuid_sql.get_db_prep_value(dispatch_token, connection),
+        *LIVE_STATUSES,
+        time_sql.get_db_prep_value(now, connection),
+    ]
+    claimed = list(Notification.objects.raw(_CLAIM_SQL, params))
+    return claimed[0] if claimed else None
+
+
+_CLAIM_SQL = f"""
+    UPDATE {Notification._meta.db_table}
+    SET status = %s, attempts = attempts + 1, attempts_total = attempts_total + 1,
+        lease_expires_at = %s, next_attempt_at = NULL, updated_at = %s
+    WHERE id = %s AND dispatch_token = %s AND status IN (%s, %s) AND next_attempt_at <= %s
+    RETURNING *
+"""  # noqa: S608 -- only the table name is interpolated, from the model's own metadata
 
 
 @dataclass(frozen=True)
@@ -285,10 +300,17 @@ class DeliveryResult:
     status: str
 
 
-def _message_for(notification: Notification) -> notifier.Message:
+SigningCache = dict[int, tuple[str, ...]]
+
+
+def _message_for(notification: Notification, signing_cache: SigningCache | None = None) -> notifier.Message:
     signing: tuple[str, ...] = ()
     if notification.channel == "webhook":
-        signing = selectors.signing_secrets(secret=webhook_secret_get_or_create(owner_id=notification.owner_id))
+        cache = {} if signing_cache is None else signing_cache
+        if notification.owner_id not in cache:
+            secret = webhook_secret_get_or_create(owner_id=notification.owner_id)
+            cache[notification.owner_id] = selectors.signing_secrets(secret=secret)
+        signing = cache[notification.owner_id]
     return notifier.Message(
         id=str(notification.id),
         recipient=notification.recipient,
@@ -319,30 +341,71 @@ def _finish(
     if status == Status.RETRYING:
         # Provisional: the task's retry() sets the exact time once Celery picks the countdown.
         fields.update(next_attempt_at=now, last_enqueued_at=now)
+    attempt = DeliveryAttempt(
+        notification_id=notification.id,
+        number=notification.attempts_total,
+        started_at=started_at,
+        finished_at=now,
+        outcome=outcome,
+        error=error,
+    )
+    connection = connections[Notification.objects.db]
+    if connection.vendor == "postgresql":
+        held = _finish_in_one_statement(connection, notification, fields, attempt)
+    else:
+        held = _finish_in_a_transaction(notification, fields, attempt)
+    if not held:
+        logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
+    return held
+
+
+def _finish_in_a_transaction(notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt) -> bool:
     with transaction.atomic():
         held = Notification.objects.filter(
             id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
         ).update(**fields)
-        if not held:
-            logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
-            return False
-        DeliveryAttempt.objects.create(
-            notification_id=notification.id,
-            number=notification.attempts_total,
-            started_at=started_at,
-            finished_at=now,
-            outcome=outcome,
-            error=error,
-        )
-    return True
+        if held:
+            attempt.save(force_insert=True)
+    return bool(held)
 
 
-def notification_deliver(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> DeliveryResult | None:
+def _finish_in_one_statement(
+    connection, notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt
+) -> bool:
+    """PostgreSQL: the conditional UPDATE and the attempt's INSERT as one statement
+    (a data-modifying CTE), atomic without a transaction's two extra round trips."""
+    model, attempts = Notification._meta, DeliveryAttempt._meta
+    sets, params = [], []
+    for name, value in fields.items():
+        field = model.get_field(name)
+        sets.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    columns = ("notification_id", "number", "started_at", "finished_at", "outcome", "error")
+    values = [attempts.get_field(name).get_db_prep_value(getattr(attempt, name), connection) for name in columns[1:]]
+    # Only names from the models' own metadata are interpolated; every value is a parameter.
+    sql = (
+        f"WITH held AS (UPDATE {model.db_table} SET {', '.join(sets)} "  # noqa: S608
+        "WHERE id = %s AND status = %s AND attempts_total = %s RETURNING id) "
+        f"INSERT INTO {attempts.db_table} ({', '.join(attempts.get_field(c).column for c in columns)}) "
+        f"SELECT id, {', '.join(['%s'] * len(values))} FROM held"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, notification.id, Status.SENDING, notification.attempts_total, *values])
+        return cursor.rowcount == 1
+
+
+def notification_deliver(
+    *,
+    notification_id: uuid.UUID | str,
+    dispatch_token: uuid.UUID | str,
+    signing_cache: SigningCache | None = None,
+) -> DeliveryResult | None:
     """Claim, send through the channel's provider, record the outcome.
 
     Returns ``None`` when the message had nothing to do (claimed elsewhere,
     cancelled, rescheduled, unknown). Raises ``DeliveryDeferred`` on a transient
-    failure with attempts left, for the task to retry.
+    failure with attempts left, for the task to retry. ``signing_cache`` lets a
+    batch read each client's signing secrets once.
     """
     notification = notification_claim(notification_id=notification_id, dispatch_token=dispatch_token)
     if notification is None:
@@ -354,7 +417,7 @@ def notification_deliver(*, notification_id: uuid.UUID | str, dispatch_token: uu
     started_at = timezone.now()
     try:
         provider = notifier.get_provider(notification.channel)
-        receipt = provider.send(_message_for(notification))
+        receipt = provider.send(_message_for(notification, signing_cache))
     except notifier.PermanentError as exc:
         _finish(
             notification,
@@ -477,13 +540,16 @@ def notification_deliver_batch(
     worker's attention and a slow receiver cannot hold a batch hostage.
     """
     result = BatchResult()
+    signing_cache: SigningCache = {}
     deadline = time.monotonic() + budget.total_seconds()
     for index, notification_id in enumerate(notification_ids):
         if time.monotonic() > deadline:
             result.handed_off = _hand_off(notification_ids[index:], dispatch_token)
             break
         try:
-            outcome = notification_deliver(notification_id=notification_id, dispatch_token=dispatch_token)
+            outcome = notification_deliver(
+                notification_id=notification_id, dispatch_token=dispatch_token, signing_cache=signing_cache
+            )
         except DeliveryDeferred as deferred:
             _retry_later(notification_id, dispatch_token, deferred)
             result.retrying += 1
