@@ -52,21 +52,26 @@ def _valid_uuid(value: object) -> bool:
     return True
 
 
-@shared_task(
-    name="notifications.deliver",
-    base=DeliveryTask,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(services.DeliveryDeferred, *DATABASE_DOWN),
-    retry_backoff=settings.NOTIFY_RETRY_BACKOFF,
-    retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=None,
+DELIVERY_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "retry_backoff": settings.NOTIFY_RETRY_BACKOFF,
+    "retry_backoff_max": settings.NOTIFY_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": None,
     # Backstops under the lease, for a receiver that trickles its answer past every
     # per-read timeout: the soft limit raises inside the send (recorded, retried); the
     # hard one kills the pool process, and the stuck-sweep recovers the row.
-    soft_time_limit=settings.NOTIFY_LEASE_SECONDS * 0.75,
-    time_limit=settings.NOTIFY_LEASE_SECONDS * 0.9,
+    "soft_time_limit": settings.NOTIFY_LEASE_SECONDS * 0.75,
+    "time_limit": settings.NOTIFY_LEASE_SECONDS * 0.9,
+}
+
+
+@shared_task(
+    name="notifications.deliver",
+    base=DeliveryTask,
+    autoretry_for=(services.DeliveryDeferred, *DATABASE_DOWN),
+    **DELIVERY_OPTIONS,
 )
 def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> str | None:
     """Send one notification, if its claim succeeds. Idempotent: duplicates do nothing."""
@@ -77,18 +82,7 @@ def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> st
     return result.status if result else None
 
 
-@shared_task(
-    name="notifications.deliver_batch",
-    bind=True,
-    acks_late=True,
-    autoretry_for=DATABASE_DOWN,
-    retry_backoff=settings.NOTIFY_RETRY_BACKOFF,
-    retry_backoff_max=settings.NOTIFY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=None,
-    soft_time_limit=settings.NOTIFY_LEASE_SECONDS * 0.75,
-    time_limit=settings.NOTIFY_LEASE_SECONDS * 0.9,
-)
+@shared_task(name="notifications.deliver_batch", autoretry_for=DATABASE_DOWN, **DELIVERY_OPTIONS)
 def deliver_batch(self: Task, dispatch_token: str, notification_ids: list[str]) -> dict | None:
     """Send the notifications of a bulk request or a sweep batch: one message, many rows.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_processes import free_port
+from tests.e2e.test_processes import free_port, stop
 
 pytestmark = pytest.mark.worker
 
@@ -53,13 +52,7 @@ def test_make_run_starts_everything_and_the_readme_curl_line_delivers(tmp_path):
         admin_css = httpx.get(f"{base}/static/admin/css/base.css")
         assert admin_css.status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
+        stop(proc)
 
 def _answers(url: str) -> bool:
     try:
