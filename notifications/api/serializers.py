@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rest_framework import serializers
@@ -69,6 +70,19 @@ class NotificationSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+
+    def to_representation(self, instance: Notification) -> dict[str, Any]:
+        # DRF deep-copies every declared field into each new serializer (~0.5 ms for
+        # these 19) before rendering one row. The fields are stateless when rendering,
+        # so one bound set, built once per process, renders every row the same way.
+        return serializers.ModelSerializer.to_representation(_shared_notification_renderer(), instance)
+
+
+@functools.cache
+def _shared_notification_renderer() -> NotificationSerializer:
+    renderer = NotificationSerializer()
+    renderer.fields  # noqa: B018 -- binds the fields once, here
+    return renderer
 
 
 class NotificationContentSerializer(serializers.Serializer):
