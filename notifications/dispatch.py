@@ -75,7 +75,9 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
         with app.producer_or_acquire() as producer:
             for index, (name, args, options, items) in enumerate(messages):
                 try:
-                    app.send_task(name, args=args, producer=producer, **options)
+                    # time limits None: the worker's own (from its lease) apply. Otherwise
+                    # Celery copies the publisher's task defaults into the message.
+                    app.send_task(name, args=args, producer=producer, time_limit=None, soft_time_limit=None, **options)
                 except Exception:
                     logger.exception("publish failed for %d notification(s)", len(items))
                     failed.extend(item for _, _, _, rest in messages[index:] for item in rest)
