@@ -89,22 +89,35 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
 
 
 def _messages(dispatches: list[Dispatch], now: datetime) -> list[tuple[str, list, dict, list[Dispatch]]]:
-    groups: dict[tuple, list[Dispatch]] = {}
+    # Rows due within the same second share a message (the broker keeps whole seconds
+    # anyway). The message is due with its earliest row; each later row's claim waits
+    # out its own remainder, so none goes early.
+    groups: dict[tuple, list[tuple[datetime | None, Dispatch]]] = {}
     for item in dispatches:
-        options = publish_options(item.due_at, item.priority, now)
-        key = (item.dispatch_token, item.priority, options.get("eta"))
-        groups.setdefault(key, []).append(item)
+        eta = publish_options(item.due_at, item.priority, now).get("eta")
+        second = eta.replace(microsecond=0) if eta else None
+        groups.setdefault((item.dispatch_token, item.priority, second), []).append((eta, item))
     size = settings.NOTIFY_DISPATCH_BATCH
     messages = []
-    for (token, priority, eta), items in groups.items():
-        options = {"queue": queue_for(priority), **({"eta": eta} if eta else {})}
-        if len(items) == 1 or size <= 1:
-            for item in items:
-                single = {**options, "retries": item.retries} if item.retries else options
-                messages.append((DELIVER_TASK, [str(item.notification_id), str(token)], single, [item]))
+    for (token, priority, _), timed in groups.items():
+        timed.sort(key=lambda pair: pair[0] or now)
+        if len(timed) == 1 or size <= 1:
+            for eta, item in timed:
+                options = _options(priority, eta, item.retries)
+                messages.append((DELIVER_TASK, [str(item.notification_id), str(token)], options, [item]))
             continue
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
-            ids = [str(item.notification_id) for item in chunk]
-            messages.append((DELIVER_BATCH_TASK, [str(token), ids], options, chunk))
+        for start in range(0, len(timed), size):
+            chunk = timed[start : start + size]
+            items = [item for _, item in chunk]
+            ids = [str(item.notification_id) for item in items]
+            messages.append((DELIVER_BATCH_TASK, [str(token), ids], _options(priority, chunk[0][0]), items))
     return messages
+
+
+def _options(priority: str, eta: datetime | None, retries: int = 0) -> dict:
+    options: dict = {"queue": queue_for(priority)}
+    if eta:
+        options["eta"] = eta
+    if retries:
+        options["retries"] = retries
+    return options

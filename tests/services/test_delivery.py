@@ -218,3 +218,18 @@ def test_retry_countdown_grows_with_attempts_and_honours_retry_after(settings):
         assert max(samples) <= 2 * 2 ** (attempts - 1)
         assert len(samples) > 1  # jittered
     assert services.retry_countdown(attempts=1, retry_after=30) == 30
+
+
+def test_rows_due_within_one_second_share_a_message_due_with_the_earliest():
+    from notifications.dispatch import DELIVER_BATCH_TASK, Dispatch, _messages
+
+    now = timezone.now()
+    base = (now + timedelta(seconds=30)).replace(microsecond=100_000)
+    token = uuid.uuid4()
+    spread = [Dispatch(uuid.uuid4(), token, base + timedelta(milliseconds=ms), "normal") for ms in (800, 0, 450)]
+    later = Dispatch(uuid.uuid4(), token, base + timedelta(seconds=2), "normal")
+    messages = _messages([*spread, later], now)
+    assert [name for name, *_ in messages] == [DELIVER_BATCH_TASK, "notifications.deliver"]
+    name, args, options, items = messages[0]
+    assert options["eta"] == base  # the earliest row's time: none is sent early
+    assert args[1] == [str(spread[1].notification_id), str(spread[2].notification_id), str(spread[0].notification_id)]
