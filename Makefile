@@ -33,6 +33,10 @@ fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## bench: the benchmarks of docs/benchmarks.md on the real PostgreSQL, RabbitMQ and Redis (ARGS="create --quick" …)
+bench: $(VENV)/.installed-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(or $(ARGS),all)
+
 ## schema: regenerate the committed OpenAPI document
 schema: $(VENV)/.installed
 	$(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate

@@ -1,0 +1,397 @@
+"""The stack under test, isolated like ``scripts/test.sh`` does it.
+
+One run gets its own PostgreSQL database (``notifier_bench_<runid>``, migrated with
+``manage.py migrate``), its own RabbitMQ vhost (``notifier-bench-<runid>``, made with
+``rabbitmqctl``) and its own Redis key prefix; ``setup_broker`` declares the
+topology before any process starts. ``close()`` stops every process the stack
+started (by its own process group id) and drops the database and the vhost; the
+CLI calls it on success, failure, Ctrl-C and SIGTERM.
+
+Processes are started from the Procfile's own lines (``sh -c "exec <line>"``), so
+the benchmark follows the Procfile when it changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import procstat
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+class ServiceUnavailable(Exception):
+    """A server the benchmark needs is not reachable: stop at once, saying how to start it."""
+
+
+HOW_TO_START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+    "   (or: docker compose up -d postgres)",
+    "RabbitMQ": "rabbitmq-server -detached   (or: docker compose up -d rabbitmq)",
+    "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+    "   (or: docker compose up -d redis)",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def procfile() -> dict[str, str]:
+    lines = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, sep, command = line.partition(":")
+        if sep and not line.startswith("#"):
+            lines[name.strip()] = command.strip()
+    return lines
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def pids(self) -> list[int]:
+        return procstat.tree(self.pid) if self.popen.poll() is None else []
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM to the process group this stack made for it, SIGKILL if it lingers."""
+        if self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+@dataclass
+class Stack:
+    pg_host: str = field(default_factory=lambda: os.environ.get("PGHOST", "127.0.0.1"))
+    pg_port: int = field(default_factory=lambda: int(os.environ.get("PGPORT", "5432")))
+    pg_user: str = field(default_factory=lambda: os.environ.get("PGUSER", "postgres"))
+    amqp_host: str = field(default_factory=lambda: os.environ.get("AMQP_HOST", "127.0.0.1"))
+    amqp_port: int = field(default_factory=lambda: int(os.environ.get("AMQP_PORT", "5672")))
+    amqp_user: str = field(default_factory=lambda: os.environ.get("AMQP_USER", "guest"))
+    amqp_password: str = field(default_factory=lambda: os.environ.get("AMQP_PASSWORD", "guest"))
+    redis_host: str = field(default_factory=lambda: os.environ.get("REDIS_HOST", "127.0.0.1"))
+    redis_port: int = field(default_factory=lambda: int(os.environ.get("REDIS_PORT", "6379")))
+    web_concurrency: str = field(default_factory=lambda: os.environ.get("WEB_CONCURRENCY", "2"))
+    worker_concurrency: str = field(default_factory=lambda: os.environ.get("WORKER_CONCURRENCY", "2"))
+    prefetch: str = field(default_factory=lambda: os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "4"))
+
+    def __post_init__(self) -> None:
+        self.run_id = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}"
+        self.database = f"notifier_bench_{self.run_id}"
+        self.vhost = f"notifier-bench-{self.run_id}"
+        self.cache_prefix = f"notifier-bench-{self.run_id}"
+        # Logs of every process, kept on failure (and with --keep-logs); var/ is git-ignored.
+        self.workdir = ROOT / "var" / "bench" / self.run_id
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, Proc] = {}
+        self.web_port = 0
+        self.sink_port = 0
+        self._db_made = self._vhost_made = self.started_any = False
+        self.env: dict[str, str] = {}
+
+    # --- servers -------------------------------------------------------------
+
+    def check_services(self) -> None:
+        missing = []
+        for name, host, port in (
+            ("PostgreSQL", self.pg_host, self.pg_port),
+            ("RabbitMQ", self.amqp_host, self.amqp_port),
+            ("Redis", self.redis_host, self.redis_port),
+        ):
+            try:
+                socket.create_connection((host, port), timeout=2).close()
+            except OSError:
+                missing.append(
+                    f"bench: {name} is not reachable at {host}:{port}.\n  start it with: {HOW_TO_START[name]}"
+                )
+        if not shutil.which("rabbitmqctl"):
+            missing.append("bench: rabbitmqctl (RabbitMQ's CLI) is needed to create the run's vhost.")
+        if missing:
+            raise ServiceUnavailable("\n".join(missing))
+
+    def admin_dsn(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.pg_user}@{self.pg_host}:{self.pg_port}/{database}"
+
+    def psql_admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_dsn(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+
+    def rabbitmqctl(self, *args: str) -> str:
+        done = subprocess.run(
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def setup(self) -> None:
+        self.check_services()
+        self.psql_admin(f'CREATE DATABASE "{self.database}"')
+        self._db_made = True
+        self.rabbitmqctl("add_vhost", self.vhost)
+        self._vhost_made = True
+        self.rabbitmqctl("set_permissions", "-p", self.vhost, self.amqp_user, ".*", ".*", ".*")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "CELERY_", "NOTIFY_", "WEBHOOK_", "PYTEST_"))
+            and k not in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "PORT")
+        }
+        env.update(
+            PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            DATABASE_URL=f"postgres://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.database}",
+            CELERY_BROKER_URL=(
+                f"amqp://{self.amqp_user}:{self.amqp_password}@{self.amqp_host}:{self.amqp_port}/{self.vhost}"
+            ),
+            REDIS_URL=f"redis://{self.redis_host}:{self.redis_port}/0",
+            CACHE_KEY_PREFIX=self.cache_prefix,
+            NOTIFIER_ENV_FILE="/dev/null",
+            NOTIFIER_VAR_DIR=str(self.workdir / "var"),
+            DEBUG="false",
+            SECRET_KEY=f"bench-only-{self.run_id}",
+            ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            WEBHOOK_ALLOW_PRIVATE="true",
+            WEB_CONCURRENCY=self.web_concurrency,
+            WORKER_CONCURRENCY=self.worker_concurrency,
+            CELERY_WORKER_PREFETCH_MULTIPLIER=self.prefetch,
+            PYTHONUNBUFFERED="1",
+            DJANGO_SETTINGS_MODULE="config.settings",
+        )
+        # Settings the operator set for the service (NOTIFY_*, WEBHOOK_* …) pass through.
+        for key, value in os.environ.items():
+            if key.startswith(("NOTIFY_", "WEBHOOK_TIMEOUT")):
+                env[key] = value
+        self.env = env
+        self.manage("migrate", "--noinput")
+        self.manage("setup_broker")
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    # --- processes -----------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Proc:
+        log = self.workdir / f"{name}.log"
+        popen = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        proc = Proc(name, popen, log)
+        self.procs[name] = proc
+        self.started_any = True
+        return proc
+
+    def _procfile_line(
+        self, line_name: str, name: str, env: dict[str, str] | None = None, replace: tuple[str, str] | None = None
+    ) -> Proc:
+        line = procfile()[line_name]
+        if replace:
+            if replace[0] not in line:
+                raise RuntimeError(f"Procfile line {line_name!r} has no {replace[0]!r}: {line}")
+            line = line.replace(replace[0], replace[1], 1)
+        return self._spawn(name, ["sh", "-c", f"exec {line}"], env)
+
+    def start_web(self) -> Proc:
+        if "web" in self.procs and self.procs["web"].alive():
+            return self.procs["web"]
+        self.web_port = free_port()
+        proc = self._procfile_line("web", "web", {"PORT": str(self.web_port)})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"web exited:\n{proc.tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.web_port), timeout=1) as sock:
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        return proc
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"web did not answer within 60 s:\n{proc.tail()}")
+
+    def start_worker(self, app: str = "config") -> Proc:
+        """The Procfile's worker line; ``app`` other than ``config`` replaces ``-A config``."""
+        name = "worker" if app == "config" else f"worker-{app}"
+        if name in self.procs and self.procs[name].alive():
+            return self.procs[name]
+        replace = None if app == "config" else ("-A config", f"-A {app}")
+        proc = self._procfile_line("worker", name, replace=replace)
+        _wait_log(proc, " ready.", 90)
+        return proc
+
+    def start_beat(self) -> Proc:
+        if "beat" in self.procs and self.procs["beat"].alive():
+            return self.procs["beat"]
+        proc = self._procfile_line("beat", "beat")
+        _wait_log(proc, "beat: Starting", 60)
+        return proc
+
+    def start_sink(self) -> Proc:
+        if "sink" in self.procs and self.procs["sink"].alive():
+            return self.procs["sink"]
+        proc = self._spawn("sink", [sys.executable, "-m", "bench.sink"])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            match = re.search(r"port=(\d+)", proc.tail(200))
+            if match:
+                self.sink_port = int(match.group(1))
+                return proc
+            if not proc.alive():
+                raise RuntimeError(f"sink exited:\n{proc.tail()}")
+            time.sleep(0.05)
+        raise RuntimeError("sink did not start")
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc:
+            proc.stop()
+
+    def pids(self, name: str) -> list[int]:
+        proc = self.procs.get(name)
+        return proc.pids() if proc else []
+
+    def meter(self, *names: str, extra: dict | None = None) -> procstat.CpuMeter:
+        """A CPU meter over the named processes of this stack and the shared servers."""
+        roles = {name: (lambda n=name: self.pids(n)) for name in names}
+        roles.update(
+            postgres=procstat.postgres_of(self.database),
+            rabbitmq=procstat.by_comm("beam.smp"),
+            redis=procstat.by_comm("redis-server"),
+        )
+        roles.update(extra or {})
+        return procstat.CpuMeter(roles)
+
+    def recover(self, timeout: float = 180.0) -> None:
+        """After a failure: stop every process and wait until the servers answer again (a shared machine's
+        PostgreSQL or RabbitMQ may be restarting); figures start what they need anew."""
+        for name in list(self.procs):
+            self.stop(name)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.check_services()
+                import psycopg
+
+                psycopg.connect(self.admin_dsn(self.database), connect_timeout=3).close()
+                self.rabbitmqctl("list_vhosts")
+                import redis
+
+                redis.Redis(host=self.redis_host, port=self.redis_port, socket_timeout=2).ping()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(3)
+
+    # --- teardown --------------------------------------------------------------
+
+    def close(self, keep_logs: bool = False) -> list[str]:
+        """Stop what this stack started and drop its database and vhost. Returns problems, if any."""
+        problems = []
+        for name in list(self.procs):
+            try:
+                self.stop(name)
+            except Exception as exc:
+                problems.append(f"stopping {name}: {exc}")
+        # PostgreSQL or RabbitMQ may be restarting (a shared machine): retry for a while.
+        if self._db_made:
+            error = _retry(lambda: self.psql_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+            if error:
+                problems.append(f"dropping database {self.database}: {error} (drop it by hand)")
+            self._db_made = False
+        if self._vhost_made:
+            error = _retry(lambda: self.rabbitmqctl("delete_vhost", self.vhost))
+            if error:
+                problems.append(f"deleting vhost {self.vhost}: {error} (rabbitmqctl delete_vhost {self.vhost})")
+            self._vhost_made = False
+        try:
+            import redis
+
+            client = redis.Redis(host=self.redis_host, port=self.redis_port, socket_timeout=2)
+            keys = list(client.scan_iter(match=f"{self.cache_prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        except Exception as exc:
+            problems.append(f"deleting Redis keys {self.cache_prefix}:*: {exc}")
+        shutil.rmtree(self.workdir / "var", ignore_errors=True)
+        if not keep_logs:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return problems
+
+
+def _retry(call, timeout: float = 90.0) -> str | None:
+    """Call until it succeeds or ``timeout`` passes; the last error's first line, or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            call()
+            return None
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            time.sleep(3)
+
+
+def _wait_log(proc: Proc, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in proc.tail(20000):
+            return
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name} not ready within {timeout} s:\n{proc.tail()}")
