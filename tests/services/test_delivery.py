@@ -230,6 +230,6 @@ def test_rows_due_within_one_second_share_a_message_due_with_the_earliest():
     later = Dispatch(uuid.uuid4(), token, base + timedelta(seconds=2), "normal")
     messages = _messages([*spread, later], now)
     assert [name for name, *_ in messages] == [DELIVER_BATCH_TASK, "notifications.deliver"]
-    name, args, options, items = messages[0]
+    _, args, options, _ = messages[0]
     assert options["eta"] == base  # the earliest row's time: none is sent early
     assert args[1] == [str(spread[1].notification_id), str(spread[2].notification_id), str(spread[0].notification_id)]
