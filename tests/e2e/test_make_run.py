@@ -54,6 +54,7 @@ def test_make_run_starts_everything_and_the_readme_curl_line_delivers(tmp_path):
     finally:
         stop(proc)
 
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200
