@@ -104,17 +104,18 @@ def _dispatch_of(notification: Notification) -> Dispatch:
     )
 
 
-def _publish_on_commit(dispatches: list[Dispatch]) -> None:
-    def _publish() -> None:
-        failed = publish(dispatches)
-        if failed:
-            # Let the missed-sweep pick these up as soon as they are due.
-            Notification.objects.filter(
-                id__in=[item.notification_id for item in failed],
-                dispatch_token__in=[item.dispatch_token for item in failed],
-            ).update(last_enqueued_at=None)
+def _publish_or_leave_to_sweep(dispatches: list[Dispatch]) -> None:
+    """Publish now; rows whose message failed are marked so the missed-sweep takes them as soon as due."""
+    failed = publish(dispatches)
+    if failed:
+        Notification.objects.filter(
+            id__in=[item.notification_id for item in failed],
+            dispatch_token__in=[item.dispatch_token for item in failed],
+        ).update(last_enqueued_at=None)
 
-    transaction.on_commit(_publish)
+
+def _publish_on_commit(dispatches: list[Dispatch]) -> None:
+    transaction.on_commit(lambda: _publish_or_leave_to_sweep(dispatches))
 
 
 def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
@@ -578,8 +579,7 @@ def _retry_later(notification_id: str, dispatch_token: uuid.UUID | str, deferred
     dispatch = Dispatch(
         uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token)), due, deferred.priority, deferred.attempts
     )
-    if publish([dispatch]):
-        Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token).update(last_enqueued_at=None)
+    _publish_or_leave_to_sweep([dispatch])
 
 
 def _hand_off(notification_ids: list[str], dispatch_token: uuid.UUID | str) -> int:
@@ -589,9 +589,7 @@ def _hand_off(notification_ids: list[str], dispatch_token: uuid.UUID | str) -> i
             id__in=notification_ids, dispatch_token=dispatch_token, status__in=LIVE_STATUSES
         ).only("id", "dispatch_token", "next_attempt_at", "priority", "attempts")
     )
-    failed = publish([_dispatch_of(row) for row in rows])
-    if failed:
-        Notification.objects.filter(id__in=[item.notification_id for item in failed]).update(last_enqueued_at=None)
+    _publish_or_leave_to_sweep([_dispatch_of(row) for row in rows])
     return len(rows)
 
 
