@@ -88,6 +88,29 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
     return failed
 
 
+def queues_with_backlog(priorities: list[str]) -> list[str]:
+    """The priorities whose queue holds messages ready for a worker, as the broker counts them now.
+
+    Empty when the broker cannot say (it is down, or a queue is missing): the
+    caller then acts as if nothing were queued, which errs towards re-publishing.
+    """
+    backlogged: list[str] = []
+    try:
+        with current_app.pool.acquire(block=True, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT) as connection:
+            channel = connection.channel()
+            try:
+                for priority in priorities:
+                    _, ready, _ = channel.queue_declare(queue=queue_for(priority), passive=True)
+                    if ready:
+                        backlogged.append(priority)
+            finally:
+                channel.close()
+    except Exception as exc:
+        logger.warning("could not read the queues' depth (%r): sweeping as if they were empty", exc)
+        return []
+    return backlogged
+
+
 def _messages(dispatches: list[Dispatch], now: datetime) -> list[tuple[str, list, dict, list[Dispatch]]]:
     # Rows due within the same second share a message (the broker keeps whole seconds
     # anyway). The message is due with its earliest row; each later row's claim waits

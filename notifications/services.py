@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 import notifier
-from notifications import conf, selectors
+from notifications import conf, dispatch, selectors
 from notifications.dispatch import Dispatch, publish
 from notifications.exceptions import IdempotencyConflict, InvalidState
 from notifications.models import (
@@ -38,6 +38,7 @@ from notifications.models import (
     FailureReason,
     Notification,
     Outcome,
+    Priority,
     Status,
     WebhookSecret,
 )
@@ -596,6 +597,9 @@ def _hand_off(notification_ids: list[str], dispatch_token: uuid.UUID | str) -> i
 # --- sweeps ------------------------------------------------------------------
 
 MAX_SWEEP_BATCHES = 20
+# Behind a backlog a due row's message is most likely still queued, so the missed-sweep
+# waits this many graces before calling it lost (see sweep_missed).
+BACKLOG_PATIENCE = 10
 
 
 def sweep_missed() -> int:
@@ -603,20 +607,23 @@ def sweep_missed() -> int:
 
     A row qualifies when its publish failed (``last_enqueued_at`` null) or when
     it has been due, and unpublished, for longer than ``NOTIFY_SWEEP_GRACE``.
+    While its priority's queue holds ready messages, a row is only late because
+    the workers are behind, and re-publishing it would add a claim to the
+    backlog and send it to the back of the queue; such a row waits
+    ``BACKLOG_PATIENCE`` graces instead. The broker is asked only once an
+    overdue row is found, so a pass with nothing due stays one query.
     Returns how many rows were re-published.
     """
     total = 0
+    backlogged: list[str] | None = None
     for _ in range(MAX_SWEEP_BATCHES):
         now = timezone.now()
-        cutoff = now - conf.sweep_grace()
         with transaction.atomic():
-            rows = list(
-                Notification.objects.select_for_update(skip_locked=True)
-                .filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
-                .filter(Q(last_enqueued_at__isnull=True) | Q(next_attempt_at__lte=cutoff, last_enqueued_at__lte=cutoff))
-                .order_by("next_attempt_at")
-                .only("id", "dispatch_token", "next_attempt_at", "priority", "attempts")[: conf.sweep_batch()]
-            )
+            rows = _missed_rows(now, backlogged or [])
+            if backlogged is None and any(row.last_enqueued_at is not None for row in rows):
+                backlogged = dispatch.queues_with_backlog(Priority.values)
+                if backlogged:
+                    rows = _missed_rows(now, backlogged)
             if not rows:
                 break
             # One new token for the batch: the rows travel together in deliver_batch
@@ -634,6 +641,25 @@ def sweep_missed() -> int:
     if total:
         logger.warning("missed-sweep re-published %d notification(s)", total)
     return total
+
+
+def _missed_rows(now: datetime, backlogged: list[str]) -> list[Notification]:
+    def unpublished_since(cutoff: datetime) -> Q:
+        return Q(next_attempt_at__lte=cutoff, last_enqueued_at__lte=cutoff)
+
+    overdue = unpublished_since(now - conf.sweep_grace())
+    if backlogged:
+        patience = now - conf.sweep_grace() * BACKLOG_PATIENCE
+        overdue &= ~Q(priority__in=backlogged) | unpublished_since(patience)
+    return list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
+        .filter(Q(last_enqueued_at__isnull=True) | overdue)
+        .order_by("next_attempt_at")
+        .only("id", "dispatch_token", "next_attempt_at", "priority", "attempts", "last_enqueued_at")[
+            : conf.sweep_batch()
+        ]
+    )
 
 
 def sweep_stuck() -> int:

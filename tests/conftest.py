@@ -13,6 +13,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from notifications.dispatch import queue_for
+from notifications.models import Priority
 from notifier import registry
 from tests.sink import Sink
 
@@ -23,6 +25,34 @@ ROOT = Path(__file__).resolve().parent.parent
 def broker_topology():
     """Queues and delayed-delivery exchanges in this run's vhost, as `release` does."""
     call_command("setup_broker", stdout=io.StringIO())
+
+
+def _purge_delivery_queues() -> None:
+    from celery import current_app
+
+    with current_app.connection_for_write() as connection:
+        channel = connection.channel()
+        for priority in Priority.values:
+            channel.queue_purge(queue_for(priority))
+        channel.close()
+
+
+@pytest.fixture
+def empty_queues():
+    """No message waits in notify.high/normal/low: earlier tests of this run (no worker) leave some."""
+    _purge_delivery_queues()
+
+
+@pytest.fixture
+def backlog(empty_queues):
+    """Publish a message to a priority's queue, with no worker to take it: that queue is behind."""
+    from celery import current_app
+
+    def make(priority: str) -> None:
+        current_app.send_task("notifications.deliver", args=["backlog", "backlog"], queue=queue_for(priority))
+
+    yield make
+    _purge_delivery_queues()
 
 
 @pytest.fixture(autouse=True)

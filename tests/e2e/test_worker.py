@@ -94,7 +94,9 @@ def test_permanent_error_fails_at_once(alice, sink, allow_private, start_worker)
     assert len(sink.requests) == 1
 
 
-def test_a_row_whose_publish_never_happened_is_sent_by_the_sweep(alice, sink, allow_private, start_worker):
+def test_a_row_whose_publish_never_happened_is_sent_by_the_sweep(
+    alice, sink, allow_private, start_worker, empty_queues
+):
     start_worker()
     now = timezone.now()
     row = Notification.objects.create(
