@@ -283,17 +283,45 @@ def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid
         *LIVE_STATUSES,
         time_sql.get_db_prep_value(now, connection),
     ]
-    claimed = list(Notification.objects.raw(_CLAIM_SQL, params))
-    return claimed[0] if claimed else None
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # The row's columns turned into a model as a QuerySet would, without RawQuerySet's
+    # per-query column mapping (a third of the claim's CPU).
+    columns = zip(_converters(connection), row, strict=True)
+    values = [_from_db(converters, value, connection) for converters, value in columns]
+    return Notification.from_db(Notification.objects.db, None, values)
 
 
+_FIELDS = Notification._meta.concrete_fields
 _CLAIM_SQL = f"""
     UPDATE {Notification._meta.db_table}
     SET status = %s, attempts = attempts + 1, attempts_total = attempts_total + 1,
         lease_expires_at = %s, next_attempt_at = NULL, updated_at = %s
     WHERE id = %s AND dispatch_token = %s AND status IN (%s, %s) AND next_attempt_at <= %s
-    RETURNING *
-"""  # noqa: S608 -- only the table name is interpolated, from the model's own metadata
+    RETURNING {", ".join(field.column for field in _FIELDS)}
+"""  # noqa: S608 -- only names from the model's own metadata are interpolated
+_CONVERTERS: dict[str, list[tuple]] = {}
+
+
+def _converters(connection) -> list[tuple]:
+    """Each column's converters, backend's then field's, as the SQL compiler finds them; once per backend."""
+    if connection.vendor not in _CONVERTERS:
+        columns = [field.get_col(Notification._meta.db_table) for field in _FIELDS]
+        _CONVERTERS[connection.vendor] = [
+            (column, *connection.ops.get_db_converters(column), *column.get_db_converters(connection))
+            for column in columns
+        ]
+    return _CONVERTERS[connection.vendor]
+
+
+def _from_db(converters: tuple, value: Any, connection) -> Any:
+    column, *functions = converters
+    for convert in functions:
+        value = convert(value, column, connection)
+    return value
 
 
 @dataclass(frozen=True)

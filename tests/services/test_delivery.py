@@ -49,6 +49,16 @@ def test_claim_takes_a_due_row_once(due):
     assert Notification.objects.get(id=row.id).attempts == 1
 
 
+def test_claim_returns_the_row_as_the_orm_reads_it(due):
+    row = due(payload={"order": [1, 2], "note": "ü"}, subject="hi")
+    claimed = services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token)
+    stored = Notification.objects.get(id=row.id)
+    for field in Notification._meta.concrete_fields:
+        assert getattr(claimed, field.attname) == getattr(stored, field.attname), field.name
+    assert claimed.payload == {"order": [1, 2], "note": "ü"}
+    assert claimed._state.adding is False
+
+
 def test_claim_skips_a_cancelled_row(due):
     row = due()
     services.notification_cancel(notification=row)
