@@ -9,6 +9,7 @@ commit and may fail without failing the caller: the sweeps re-publish.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -141,8 +142,12 @@ def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tup
         if original is not None:
             return original, False
     notification = _new_notification(owner=owner, data=data, now=timezone.now())
+    connection = connections[Notification.objects.db]
     try:
-        with transaction.atomic():
+        # One INSERT is atomic on its own: in autocommit it needs no BEGIN/COMMIT (two of
+        # a create's four round trips). Inside a caller's transaction, a savepoint keeps
+        # that transaction usable if the key's constraint fails.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             notification.save(force_insert=True)
             _publish_on_commit([_dispatch_of(notification)])
     except IntegrityError:
