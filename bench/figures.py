@@ -63,6 +63,9 @@ class Sizes:
     memory_settle_s: float = 5.0
     sink_capacity_s: float = 5.0
     profile_s: float = 10.0
+    concurrency_levels: tuple[int, ...] = (2, 4, 8, 16)
+    concurrency_latency_ms: float = 50.0
+    concurrency_seconds: float = 10.0
 
 
 FULL = Sizes()
@@ -90,6 +93,8 @@ QUICK = Sizes(
     memory_settle_s=1.0,
     sink_capacity_s=1.0,
     profile_s=2.0,
+    concurrency_levels=(2, 4),
+    concurrency_seconds=1.0,
 )
 
 # Row names: the test checks that every one appears in the report.
@@ -1109,6 +1114,62 @@ def fig_memory(b: Bench) -> list[Row]:
     ]
 
 
+def fig_concurrency(b: Bench) -> list[Row]:
+    """Not a target: the measurement behind the worker's default concurrency (README, *Worker pool*)."""
+    st, s = b.stack, b.sizes
+    st.start_web()
+    if b.beat:
+        st.start_beat()
+    latency = s.concurrency_latency_ms
+    table = [
+        "| `--concurrency` | delivered/s | ideal: c ÷ latency | efficiency | worker PSS, main + pool | CPU cores |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in s.concurrency_levels:
+        runs: list[tuple[float, float, float]] = []
+        for run in range(b.runs):
+            b.attempt(f"concurrency {c} run {run + 1}", lambda c=c, runs=runs: runs.append(deliver_at(b, c)), runs)
+        value, rss, cpu = (median([r[i] for r in runs]) for i in range(3))
+        ideal = c * 1000 / latency
+        table.append(f"| {c} | {value:,.0f} | {ideal:,.0f} | {value / ideal:.0%} | {rss:,.0f} MB | {cpu:.2f} |")
+    st.start_sink()
+    st.start_worker()
+    b.note(
+        "worker concurrency",
+        f"Webhooks to a sink that answers each after {latency:.0f} ms, as a provider across a network would; "
+        f"for each `--concurrency` of the Procfile's prefork worker, about {s.concurrency_seconds:.0f} s of work "
+        "(c ÷ latency × that many notifications, created due now through bulk/); delivered/s = notifications ÷ "
+        "(last receive − first create request), median of the runs. It chooses the default; it has no target.",
+        "",
+        *table,
+    )
+    return []
+
+
+def deliver_at(b: Bench, concurrency: int) -> tuple[float, float, float]:
+    """Deliver about ``concurrency_seconds`` of webhooks to the slow sink: (delivered/s, worker MB, worker cores)."""
+    st, s = b.stack, b.sizes
+    ideal = concurrency * 1000 / s.concurrency_latency_ms
+    n = max(100, round(ideal * s.concurrency_seconds))
+    per = min(1000, n)
+    nreq = math.ceil(n / per)
+    st.start_sink(latency_ms=s.concurrency_latency_ms)
+    worker = st.start_worker(concurrency=concurrency)
+    b.sink("POST", "/_reset")
+    body = {"notifications": [{"channel": "webhook", "recipient": b.sink_url, "payload": {"n": i}} for i in range(per)]}
+    meter = st.meter(extra=b.split("worker")).start()
+    r, _ = b.load([b.request("POST", BULK, body, b.token("bench-concurrency"))], concurrency=1, total=nreq)
+    require_ok(r, "creating the notifications")
+    b.wait_sink(nreq * per, timeout=60 + 3 * nreq * per / ideal)
+    cores = meter.stop()
+    times = sorted(b.sink("GET", "/_dump")["first"].values())
+    value = len(times) / (times[-1] - r["started_wall"]) if len(times) >= nreq * per else math.nan
+    rss = procstat.pss_kb(worker.pids()) / 1024  # PSS: the pool shares the pages it forked with
+    cpu = cores.get("worker main", 0) + cores.get("worker pool", 0)
+    b.log(f"concurrency {concurrency}: {value:.0f}/s (ideal {ideal:.0f}/s), worker PSS {rss:.0f} MB")
+    return value, rss, cpu
+
+
 # --- at scale: sweeps and list ------------------------------------------------------
 
 SEED_SQL = """
@@ -1488,6 +1549,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "create": fig_create,
     "bulk": fig_bulk,
     "e2e": fig_e2e,
+    "concurrency": fig_concurrency,
     "light": fig_light,
     "burst": fig_burst,
     "memory": fig_memory,

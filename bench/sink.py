@@ -9,6 +9,9 @@ sender to sink: the sink's own receive overhead.
 Control endpoints (GET): ``/_stats`` (counts), ``/_dump`` (first receive time per
 id and the number of duplicates), ``/_overhead`` (x-sent-at delays, ms), and POST
 ``/_reset``. It prints ``port=N`` on its first line of stdout when ready.
+
+``--latency MS`` answers each webhook after MS milliseconds, as a real receiver
+across a network would (the connection stays open meanwhile, like a provider's).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class State:
 
 
 STATE = State()
+LATENCY_S = 0.0
 
 
 def _json(status: int, data: object) -> bytes:
@@ -79,10 +83,20 @@ class SinkProtocol(asyncio.Protocol):
             del self.buffer[: end + 4 + length]
             arrived, self.arrived = self.arrived, now
             method, path = lines[0].split(b" ")[:2]
-            self.transport.write(self.handle(method, path, hook_id, sent_at, arrived))  # type: ignore[attr-defined]
+            response = self.handle(method, path, hook_id, sent_at, arrived)
+            if LATENCY_S and not path.startswith(b"/_"):
+                asyncio.get_running_loop().call_later(LATENCY_S, self.answer, response, close)
+            else:
+                self.answer(response, close)
             if close:
-                self.transport.close()
                 return
+
+    def answer(self, response: bytes, close: bool) -> None:
+        if self.transport.is_closing():
+            return
+        self.transport.write(response)
+        if close:
+            self.transport.close()
 
     def handle(self, method: bytes, path: bytes, hook_id: str | None, sent_at: float | None, at: float) -> bytes:
         if path.startswith(b"/_"):
@@ -122,7 +136,10 @@ async def serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="milliseconds before each webhook is answered")
     args = parser.parse_args()
+    global LATENCY_S
+    LATENCY_S = args.latency / 1000
     try:
         asyncio.run(serve(args.port))
     except KeyboardInterrupt:

@@ -59,11 +59,20 @@ def procfile() -> dict[str, str]:
     return lines
 
 
+def procfile_default(line_name: str, variable: str) -> str:
+    """The default a Procfile line gives ``variable`` (``${VARIABLE:-default}``)."""
+    match = re.search(rf"\$\{{{variable}:-([^}}]*)\}}", procfile()[line_name])
+    if not match:
+        raise RuntimeError(f"Procfile line {line_name!r} has no default for {variable}")
+    return match.group(1)
+
+
 @dataclass
 class Proc:
     name: str
     popen: subprocess.Popen
     log: Path
+    env: dict[str, str] = field(default_factory=dict)  # what the stack's environment was overridden with
 
     @property
     def pid(self) -> int:
@@ -106,8 +115,12 @@ class Stack:
     amqp_password: str = field(default_factory=lambda: os.environ.get("AMQP_PASSWORD", "guest"))
     redis_host: str = field(default_factory=lambda: os.environ.get("REDIS_HOST", "127.0.0.1"))
     redis_port: int = field(default_factory=lambda: int(os.environ.get("REDIS_PORT", "6379")))
-    web_concurrency: str = field(default_factory=lambda: os.environ.get("WEB_CONCURRENCY", "2"))
-    worker_concurrency: str = field(default_factory=lambda: os.environ.get("WORKER_CONCURRENCY", "2"))
+    web_concurrency: str = field(
+        default_factory=lambda: os.environ.get("WEB_CONCURRENCY", procfile_default("web", "WEB_CONCURRENCY"))
+    )
+    worker_concurrency: str = field(
+        default_factory=lambda: os.environ.get("WORKER_CONCURRENCY", procfile_default("worker", "WORKER_CONCURRENCY"))
+    )
     prefetch: str = field(default_factory=lambda: os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "4"))
 
     def __post_init__(self) -> None:
@@ -121,6 +134,7 @@ class Stack:
         self.procs: dict[str, Proc] = {}
         self.web_port = 0
         self.sink_port = 0
+        self.sink_latency_ms: float = 0
         self._db_made = self._vhost_made = self.started_any = False
         self.env: dict[str, str] = {}
 
@@ -229,7 +243,7 @@ class Stack:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        proc = Proc(name, popen, log)
+        proc = Proc(name, popen, log, dict(env or {}))
         self.procs[name] = proc
         self.started_any = True
         return proc
@@ -263,13 +277,17 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError(f"web did not answer within 60 s:\n{proc.tail()}")
 
-    def start_worker(self, app: str = "config") -> Proc:
-        """The Procfile's worker line; ``app`` other than ``config`` replaces ``-A config``."""
+    def start_worker(self, app: str = "config", concurrency: int | None = None) -> Proc:
+        """The Procfile's worker line; ``app`` other than ``config`` replaces ``-A config``;
+        ``concurrency`` other than the run's (``WORKER_CONCURRENCY``) restarts it with that."""
         name = "worker" if app == "config" else f"worker-{app}"
+        wanted = str(concurrency or self.worker_concurrency)
         if name in self.procs and self.procs[name].alive():
-            return self.procs[name]
+            if self.procs[name].env.get("WORKER_CONCURRENCY", self.worker_concurrency) == wanted:
+                return self.procs[name]
+            self.stop(name)
         replace = None if app == "config" else ("-A config", f"-A {app}")
-        proc = self._procfile_line("worker", name, replace=replace)
+        proc = self._procfile_line("worker", name, {"WORKER_CONCURRENCY": wanted}, replace=replace)
         _wait_log(proc, " ready.", 90)
         return proc
 
@@ -280,10 +298,14 @@ class Stack:
         _wait_log(proc, "beat: Starting", 60)
         return proc
 
-    def start_sink(self) -> Proc:
+    def start_sink(self, latency_ms: float = 0) -> Proc:
+        """The webhook sink; ``latency_ms`` other than the running one's restarts it with that."""
         if "sink" in self.procs and self.procs["sink"].alive():
-            return self.procs["sink"]
-        proc = self._spawn("sink", [sys.executable, "-m", "bench.sink"])
+            if self.sink_latency_ms == latency_ms:
+                return self.procs["sink"]
+            self.stop("sink")
+        proc = self._spawn("sink", [sys.executable, "-m", "bench.sink", "--latency", str(latency_ms)])
+        self.sink_latency_ms = latency_ms
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             match = re.search(r"port=(\d+)", proc.tail(200))

@@ -37,3 +37,8 @@ def test_quick_bench_reports_every_figure(tmp_path):
     assert len(rows) == len(ROW_NAMES)
     for row in rows:
         assert "n/a" not in row.split("|")[3], f"a figure without a value: {row}"
+    # The measurement behind the worker's default concurrency: one line per level tried, each with a rate.
+    concurrency = report.split("#### worker concurrency")[1].split("####")[0]
+    levels = [line.split("|")[1:3] for line in concurrency.splitlines() if line[2:3].isdigit()]
+    assert [level.strip() for level, _ in levels] == ["2", "4"], concurrency
+    assert all(float(rate.replace(",", "")) > 0 for _, rate in levels), concurrency
