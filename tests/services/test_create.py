@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
 from notifications import services
+from notifications.exceptions import IdempotencyConflict
 from notifications.models import Notification
 
 
-def _race(owner, data: dict) -> tuple[list[tuple[str, bool]], list[BaseException]]:
-    """Two notification_create calls released at the same instant, each on its own connection."""
+def _race(create: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """``create`` called twice at the same instant, each on its own connection."""
     barrier = threading.Barrier(2)
-    results: list[tuple[str, bool]] = []
+    results: list[Any] = []
     errors: list[BaseException] = []
 
-    def create() -> None:
+    def run() -> None:
         try:
             barrier.wait(timeout=10)
-            notification, created = services.notification_create(owner=owner, data=data)
-            results.append((str(notification.id), created))
+            results.append(create())
         except BaseException as exc:  # reported by the test, in its own thread
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=create) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -41,8 +43,27 @@ def test_two_concurrent_creates_with_one_key_store_one_notification():
     owner = get_user_model().objects.create_user(username="racer")
     for attempt in range(10):
         key = f"race-{attempt}"
-        results, errors = _race(owner, {"channel": "console", "recipient": "x", "body": "hi", "idempotency_key": key})
+        data = {"channel": "console", "recipient": "x", "body": "hi", "idempotency_key": key}
+        results, errors = _race(lambda data=data: services.notification_create(owner=owner, data=data))
         assert not errors, errors
-        assert len({notification_id for notification_id, _ in results}) == 1, results
+        assert len({str(notification.id) for notification, _ in results}) == 1, results
         assert sorted(created for _, created in results) == [False, True]
         assert Notification.objects.filter(owner=owner, idempotency_key=key).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_bulk_creates_with_one_key_store_it_once():
+    """The loser sees the winner's rows (a replay) or a clean conflict to retry, never a database error."""
+    owner = get_user_model().objects.create_user(username="bulk-racer")
+    for attempt in range(10):
+        items = [
+            {"channel": "console", "recipient": "x", "body": str(n), "idempotency_key": f"bulk-{attempt}-{n}"}
+            for n in range(20)
+        ]
+        results, errors = _race(lambda items=items: services.notification_bulk_create(owner=owner, items=items))
+        assert all(isinstance(error, IdempotencyConflict) for error in errors), errors
+        assert len(results) + len(errors) == 2 and results, (results, errors)
+        stored = Notification.objects.filter(owner=owner, idempotency_key__startswith=f"bulk-{attempt}-")
+        assert stored.count() == 20
+        for result in results:
+            assert {str(n.id) for n in result} == {str(n.id) for n in stored}
