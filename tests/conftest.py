@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -53,6 +54,27 @@ def backlog(empty_queues):
 
     yield make
     _purge_delivery_queues()
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache (and REDIS_URL) point at a closed port, as if Redis had stopped.
+
+    Changing CACHES through the ``settings`` fixture makes Django drop its cache connections,
+    so ``django.core.cache.cache`` is rebuilt from the new settings, and again at teardown.
+    """
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": url},
+    }
 
 
 @pytest.fixture(autouse=True)

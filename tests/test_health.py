@@ -7,20 +7,14 @@ A broken database is left out: it cannot be broken safely under the test's own c
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 from celery import current_app
 
+from tests.conftest import closed_port
+
 pytestmark = pytest.mark.django_db
-
-
-def _closed_port() -> int:
-    """A local TCP port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -33,7 +27,7 @@ def broker_down(monkeypatch):
     conf = current_app.conf
     real_url = conf.broker_url
     saved = conf.broker_url, conf.broker_write_url
-    closed = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    closed = f"amqp://guest:guest@127.0.0.1:{closed_port()}//"
     monkeypatch.setenv("CELERY_BROKER_URL", closed)
     conf.broker_url = closed
     conf.broker_write_url = None
@@ -41,20 +35,6 @@ def broker_down(monkeypatch):
         yield real_url
     finally:
         conf.broker_url, conf.broker_write_url = saved
-
-
-@pytest.fixture
-def redis_down(settings):
-    """The cache (and REDIS_URL) point at a closed port, as if Redis had stopped.
-
-    Changing CACHES through the ``settings`` fixture makes Django drop its cache connections,
-    so ``django.core.cache.cache`` is rebuilt from the new settings, and again at teardown.
-    """
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
-    settings.REDIS_URL = url
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": url},
-    }
 
 
 def _get(client, path: str):

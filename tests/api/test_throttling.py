@@ -19,3 +19,9 @@ def test_over_the_rate_is_429_with_retry_after_and_per_client(alice, bob, settin
 def test_empty_rate_turns_limiting_off(alice, settings):
     settings.NOTIFY_API_RATE = ""
     assert {alice.get(URL).status_code for _ in range(10)} == {200}
+
+
+def test_redis_down_lets_requests_through(alice, settings, redis_down, caplog):
+    settings.NOTIFY_API_RATE = "1/h"
+    assert [alice.get(URL).status_code for _ in range(3)] == [200, 200, 200]
+    assert "rate limit cache unavailable" in caplog.text
