@@ -5,11 +5,11 @@ plain :class:`notifier.base.Message` and either returns a :class:`Receipt` or
 raises :class:`TransientError` / :class:`PermanentError`.
 """
 
+__version__ = "0.1.0"  # before the imports: the registry reads it for the User-Agent
+
 from notifier.base import Message, Provider, Receipt
 from notifier.errors import DeliveryError, PermanentError, TransientError
 from notifier.registry import channel_names, get_provider
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DeliveryError",

