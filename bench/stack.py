@@ -121,7 +121,8 @@ class Stack:
     worker_concurrency: str = field(
         default_factory=lambda: os.environ.get("WORKER_CONCURRENCY", procfile_default("worker", "WORKER_CONCURRENCY"))
     )
-    prefetch: str = field(default_factory=lambda: os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "4"))
+    # The service's default (config/settings.py) unless the environment says otherwise.
+    prefetch: str = field(default_factory=lambda: os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "1"))
 
     def __post_init__(self) -> None:
         self.run_id = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}"
