@@ -207,17 +207,17 @@ def _insert_many(notifications: list[Notification]) -> None:
         return
     fields = Notification._meta.concrete_fields
     stamped = [field for field in fields if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
-    json_fields = {field.attname for field in fields if field.get_internal_type() == "JSONField"}
+    adapted = {field for field in fields if field.get_internal_type() == "JSONField"}
     rows = []
     for notification in notifications:
         for field in stamped:
             field.pre_save(notification, add=True)
         rows.append(
             [
-                Notification._meta.get_field(name).get_db_prep_value(getattr(notification, name), connection)
-                if name in json_fields
-                else getattr(notification, name)
-                for name in (field.attname for field in fields)
+                field.get_db_prep_value(getattr(notification, field.attname), connection)
+                if field in adapted
+                else getattr(notification, field.attname)
+                for field in fields
             ]
         )
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
