@@ -8,14 +8,38 @@ select PostgreSQL, RabbitMQ and Redis. Every name is listed in the README.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
+from notifications import task_names
 
-env = environ.Env()
+
+class Env(environ.Env):
+    """django-environ, strict: a value that does not parse stops the process at start, naming
+    its variable. (django-environ's own ``int`` says only "invalid literal for int()", and its
+    ``bool`` reads any word it does not know, "ture" included, as False.)"""
+
+    BOOLEAN_FALSE_STRINGS = ("false", "off", "no", "n", "0", "")
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var}: {self.ENVIRON.get(var)!r} is not a valid value ({exc}).") from exc
+
+    def bool(self, var, default=environ.Env.NOTSET):
+        text = self.ENVIRON.get(var)
+        if text is not None and text.strip().lower() not in (*self.BOOLEAN_TRUE_STRINGS, *self.BOOLEAN_FALSE_STRINGS):
+            raise ImproperlyConfigured(f"{var}: {text!r} is not a boolean; write true or false.")
+        return super().bool(var, default=default)
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(Env().str("NOTIFIER_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = Env()
 # NOTIFIER_ENV_FILE=/dev/null keeps a developer's .env out of the test run.
-environ.Env.read_env(environ.Env().str("NOTIFIER_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
+environ.Env.read_env(Env().str("NOTIFIER_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 # --- Django ------------------------------------------------------------------
 
@@ -180,7 +204,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# --- Notifications (read through notifications/conf.py) ----------------------
+# --- Notifications (read through notifications/conf.py, checked there at start) --
 
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
 NOTIFY_RETRY_BACKOFF = env.int("NOTIFY_RETRY_BACKOFF", default=2)
@@ -190,12 +214,10 @@ NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=60)
 NOTIFY_SWEEP_INTERVAL = env.int("NOTIFY_SWEEP_INTERVAL", default=30)
 NOTIFY_SWEEP_GRACE = env.int("NOTIFY_SWEEP_GRACE", default=30)
 NOTIFY_SWEEP_BATCH = env.int("NOTIFY_SWEEP_BATCH", default=500)
-NOTIFY_BULK_MAX = 1000
 NOTIFY_DISPATCH_BATCH = env.int("NOTIFY_DISPATCH_BATCH", default=50)
 NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=30)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
-WEBHOOK_SECRET_OVERLAP_HOURS = 24
 
 # --- Celery ------------------------------------------------------------------
 
@@ -246,18 +268,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The DatabaseScheduler wakes at most this often: never longer than a sweep interval.
 CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, NOTIFY_SWEEP_INTERVAL)
 CELERY_BEAT_SCHEDULE = {
-    "notifications.sweep_missed": {
-        "task": "notifications.sweep_missed",
+    task_names.SWEEP_MISSED: {
+        "task": task_names.SWEEP_MISSED,
         "schedule": float(NOTIFY_SWEEP_INTERVAL),
         "options": {"queue": "notify.maintenance", "expires": NOTIFY_SWEEP_INTERVAL},
     },
-    "notifications.sweep_stuck": {
-        "task": "notifications.sweep_stuck",
+    task_names.SWEEP_STUCK: {
+        "task": task_names.SWEEP_STUCK,
         "schedule": float(NOTIFY_SWEEP_INTERVAL),
         "options": {"queue": "notify.maintenance", "expires": NOTIFY_SWEEP_INTERVAL},
     },
-    "notifications.purge_old": {
-        "task": "notifications.purge_old",
+    task_names.PURGE_OLD: {
+        "task": task_names.PURGE_OLD,
         "schedule": 3600.0,
         "options": {"queue": "notify.maintenance", "expires": 3600},
     },

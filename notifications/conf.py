@@ -1,9 +1,31 @@
-"""The app's settings, read in one place with named accessors (read at call time,
-so tests and ``override_settings`` see changes)."""
+"""The app's settings: the one module that reads them, and the check that runs at start.
 
+Every ``NOTIFY_*`` setting is read here, through a named accessor, at call time
+(so ``override_settings`` and the tests' ``settings`` fixture take effect), and
+nowhere else. The limits that are not settings are named here too. ``check()``
+runs in every process as Django starts (``NotificationsConfig.ready``): a
+malformed value stops the web, worker or beat process at once, naming the
+setting, instead of failing each request or task later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+# One bulk request, at most: a request of this size validates and inserts in well under a second.
+BULK_MAX = 1000
+# How long a rotated-out webhook secret keeps signing beside the new one.
+SECRET_ROTATION_OVERLAP = timedelta(hours=24)
+
+# DRF's rate syntax: the period is read by its first letter (100/s, 100/sec and 100/second alike).
+_RATE = re.compile(r"^(\d+)/([smhd])[a-z]*$")
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def max_attempts() -> int:
@@ -34,15 +56,65 @@ def sweep_batch() -> int:
     return settings.NOTIFY_SWEEP_BATCH
 
 
-def bulk_max() -> int:
-    return settings.NOTIFY_BULK_MAX
-
-
-def secret_overlap() -> timedelta:
-    return timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+def dispatch_batch() -> int:
+    """How many ids one ``deliver_batch`` message carries at most."""
+    return settings.NOTIFY_DISPATCH_BATCH
 
 
 def retention() -> timedelta | None:
     """How long terminal notifications are kept; ``None`` keeps them for ever."""
     days = settings.NOTIFY_RETENTION_DAYS
     return timedelta(days=days) if days > 0 else None
+
+
+def api_rate() -> tuple[int, int] | None:
+    """``NOTIFY_API_RATE`` as (requests, window in seconds); ``None`` when empty (no limit)."""
+    return _parse_rate(settings.NOTIFY_API_RATE)
+
+
+@cache
+def _parse_rate(text: str) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = _RATE.match(text)
+    if match is None:
+        raise ImproperlyConfigured(
+            f"NOTIFY_API_RATE: {text!r} is not a rate; write requests/period, e.g. 100/s, 600/m or 5000/h "
+            "(empty turns the limit off)."
+        )
+    return int(match[1]), _PERIOD_SECONDS[match[2]]
+
+
+def task_time_limits() -> tuple[float, float]:
+    """(soft, hard) seconds for a delivery task: backstops under the lease for a receiver that
+    trickles its answer past every per-read timeout. The soft limit raises inside the send
+    (recorded, retried); the hard one kills the pool process, and the stuck-sweep recovers the row."""
+    seconds = settings.NOTIFY_LEASE_SECONDS
+    return seconds * 0.75, seconds * 0.9
+
+
+def _at_least(minimum: int) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "NOTIFY_MAX_ATTEMPTS": (_at_least(1), "a whole number of at least 1"),
+    "NOTIFY_RETRY_BACKOFF": (_at_least(1), "a whole number of seconds, at least 1"),
+    "NOTIFY_RETRY_BACKOFF_MAX": (_at_least(1), "a whole number of seconds, at least 1"),
+    "NOTIFY_RETRY_AFTER_MAX": (_at_least(0), "a whole number of seconds, 0 or more"),
+    "NOTIFY_LEASE_SECONDS": (_at_least(2), "a whole number of seconds, at least 2"),
+    "NOTIFY_SWEEP_INTERVAL": (_at_least(1), "a whole number of seconds, at least 1"),
+    "NOTIFY_SWEEP_GRACE": (_at_least(0), "a whole number of seconds, 0 or more"),
+    "NOTIFY_SWEEP_BATCH": (_at_least(1), "a whole number of at least 1"),
+    "NOTIFY_DISPATCH_BATCH": (_at_least(1), "a whole number of at least 1"),
+    "NOTIFY_RETENTION_DAYS": (_at_least(0), "a whole number of days, 0 or more (0 keeps everything)"),
+}
+
+
+def check() -> None:
+    """Raise ``ImproperlyConfigured`` naming the first setting that is missing or malformed."""
+    for name, (valid, expected) in _CHECKS.items():
+        value = getattr(settings, name, None)
+        if not valid(value):
+            raise ImproperlyConfigured(f"{name}: {value!r} is not {expected}.")
+    api_rate()

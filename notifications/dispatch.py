@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from celery import current_app
-from django.conf import settings
 from django.utils import timezone
+
+from notifications import conf
+from notifications.task_names import DELIVER, DELIVER_BATCH
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "notifications.deliver"
-DELIVER_BATCH_TASK = "notifications.deliver_batch"
 # Below this, a countdown is not worth a trip through the broker's delay queues
 # (and kombu refuses 0 < countdown < 1).
 MIN_BROKER_DELAY = timedelta(seconds=1)
@@ -96,7 +96,8 @@ def queues_with_backlog(priorities: list[str]) -> list[str]:
     """
     backlogged: list[str] = []
     try:
-        with current_app.pool.acquire(block=True, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT) as connection:
+        timeout = current_app.conf.broker_connection_timeout
+        with current_app.pool.acquire(block=True, timeout=timeout) as connection:
             channel = connection.channel()
             try:
                 for priority in priorities:
@@ -120,20 +121,20 @@ def _messages(dispatches: list[Dispatch], now: datetime) -> list[tuple[str, list
         eta = publish_options(item.due_at, item.priority, now).get("eta")
         second = eta.replace(microsecond=0) if eta else None
         groups.setdefault((item.dispatch_token, item.priority, second), []).append((eta, item))
-    size = settings.NOTIFY_DISPATCH_BATCH
+    size = conf.dispatch_batch()
     messages = []
     for (token, priority, _), timed in groups.items():
         timed.sort(key=lambda pair: pair[0] or now)
         if len(timed) == 1 or size <= 1:
             for eta, item in timed:
                 options = _options(priority, eta, item.retries)
-                messages.append((DELIVER_TASK, [str(item.notification_id), str(token)], options, [item]))
+                messages.append((DELIVER, [str(item.notification_id), str(token)], options, [item]))
             continue
         for start in range(0, len(timed), size):
             chunk = timed[start : start + size]
             items = [item for _, item in chunk]
             ids = [str(item.notification_id) for item in items]
-            messages.append((DELIVER_BATCH_TASK, [str(token), ids], _options(priority, chunk[0][0]), items))
+            messages.append((DELIVER_BATCH, [str(token), ids], _options(priority, chunk[0][0]), items))
     return messages
 
 

@@ -14,8 +14,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-LIVE_STATUSES = ("scheduled", "retrying")
-
 
 class Status(models.TextChoices):
     SCHEDULED = "scheduled"
@@ -24,6 +22,12 @@ class Status(models.TextChoices):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# Rows a message may still claim: the due index, the sweeps and cancel work on these.
+LIVE_STATUSES = (Status.SCHEDULED, Status.RETRYING)
+# Rows that never change again on their own: retention deletes these.
+TERMINAL_STATUSES = (Status.SENT, Status.FAILED, Status.CANCELLED)
 
 
 class Priority(models.TextChoices):
@@ -97,7 +101,7 @@ class Notification(models.Model):
             # Stuck rows: the stuck-sweep over expired leases.
             models.Index(
                 fields=("lease_expires_at",),
-                condition=Q(status="sending"),
+                condition=Q(status=Status.SENDING),
                 name="notification_sending_lease",
             ),
             models.Index(fields=("status", "updated_at"), name="notification_status_updated"),

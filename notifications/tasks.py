@@ -2,24 +2,23 @@
 
 ``deliver`` retries transient failures through ``autoretry_for`` with
 ``retry_backoff``/``retry_backoff_max``/``retry_jitter`` from the ``NOTIFY_*``
-settings. ``DeliveryTask.retry`` adds the two things Celery does not know: a
-provider's ``Retry-After`` (the longer wait wins) and the row's
-``next_attempt_at``, written before the retry is published. A database outage
-is retried the same way (the row cannot be read, so nothing is recorded). Celery's own
-``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
+settings. ``DeliveryTask.retry`` draws the countdown from the row's own attempt
+count through ``services.retry_countdown`` (the same function the batch path
+uses, honouring a provider's ``Retry-After``) and writes the row's
+``next_attempt_at`` before the retry is published. A database outage is retried
+with Celery's own countdown (the row cannot be read, so nothing is recorded).
+Celery's own ``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from notifications import conf, services
+from notifications import conf, services, task_names
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +31,8 @@ class DeliveryTask(Task):
     def retry(
         self, args=None, kwargs=None, exc=None, throw=True, eta=None, countdown=None, max_retries=None, **options
     ):
-        retry_after = getattr(exc, "retry_after", None)
-        countdown = max(countdown or 0, math.ceil(retry_after or 0))
         if isinstance(exc, services.DeliveryDeferred):
+            countdown = services.retry_countdown(attempts=exc.attempts, retry_after=exc.retry_after)
             notification_id, dispatch_token = self.request.args[:2]
             services.notification_schedule_retry(
                 notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
@@ -52,23 +50,21 @@ def _valid_uuid(value: object) -> bool:
     return True
 
 
+_SOFT_TIME_LIMIT, _TIME_LIMIT = conf.task_time_limits()
 DELIVERY_OPTIONS = {
     "bind": True,
     "acks_late": True,
-    "retry_backoff": settings.NOTIFY_RETRY_BACKOFF,
-    "retry_backoff_max": settings.NOTIFY_RETRY_BACKOFF_MAX,
+    "retry_backoff": conf.retry_backoff(),
+    "retry_backoff_max": conf.retry_backoff_max(),
     "retry_jitter": True,
     "max_retries": None,
-    # Backstops under the lease, for a receiver that trickles its answer past every
-    # per-read timeout: the soft limit raises inside the send (recorded, retried); the
-    # hard one kills the pool process, and the stuck-sweep recovers the row.
-    "soft_time_limit": settings.NOTIFY_LEASE_SECONDS * 0.75,
-    "time_limit": settings.NOTIFY_LEASE_SECONDS * 0.9,
+    "soft_time_limit": _SOFT_TIME_LIMIT,
+    "time_limit": _TIME_LIMIT,
 }
 
 
 @shared_task(
-    name="notifications.deliver",
+    name=task_names.DELIVER,
     base=DeliveryTask,
     autoretry_for=(services.DeliveryDeferred, *DATABASE_DOWN),
     **DELIVERY_OPTIONS,
@@ -82,7 +78,7 @@ def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> st
     return result.status if result else None
 
 
-@shared_task(name="notifications.deliver_batch", autoretry_for=DATABASE_DOWN, **DELIVERY_OPTIONS)
+@shared_task(name=task_names.DELIVER_BATCH, autoretry_for=DATABASE_DOWN, **DELIVERY_OPTIONS)
 def deliver_batch(self: Task, dispatch_token: str, notification_ids: list[str]) -> dict | None:
     """Send the notifications of a bulk request or a sweep batch: one message, many rows.
 
@@ -103,17 +99,17 @@ def deliver_batch(self: Task, dispatch_token: str, notification_ids: list[str]) 
     return vars(result)
 
 
-@shared_task(name="notifications.sweep_missed", ignore_result=True)
+@shared_task(name=task_names.SWEEP_MISSED, ignore_result=True)
 def sweep_missed() -> int:
     return services.sweep_missed()
 
 
-@shared_task(name="notifications.sweep_stuck", ignore_result=True)
+@shared_task(name=task_names.SWEEP_STUCK, ignore_result=True)
 def sweep_stuck() -> int:
     return services.sweep_stuck()
 
 
-@shared_task(name="notifications.purge_old", ignore_result=True)
+@shared_task(name=task_names.PURGE_OLD, ignore_result=True)
 def purge_old() -> int:
     """Retention: delete terminal notifications older than ``NOTIFY_RETENTION_DAYS`` (0 keeps all)."""
     if not conf.retention():

@@ -8,7 +8,7 @@ raises :class:`TransientError` / :class:`PermanentError`.
 __version__ = "0.1.0"  # before the imports: the registry reads it for the User-Agent
 
 from notifier.base import Message, Provider, Receipt
-from notifier.errors import DeliveryError, PermanentError, TransientError
+from notifier.errors import DeliveryError, PermanentError, TransientError, UnknownChannel
 from notifier.registry import channel_names, get_provider
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Provider",
     "Receipt",
     "TransientError",
+    "UnknownChannel",
     "channel_names",
     "get_provider",
 ]

@@ -18,3 +18,15 @@ class TransientError(DeliveryError):
 
 class PermanentError(DeliveryError):
     """Retrying cannot help: other 4xx, SMTP 5xx, a refused private address."""
+
+
+class UnknownChannel(PermanentError):
+    """No provider is configured for the channel: retrying cannot help.
+
+    Raised by the registry itself, so a ``KeyError`` from inside a provider's
+    own code is not mistaken for it (that one is a bug, and is retried).
+    """
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"no provider for channel {channel!r}")
+        self.channel = channel

@@ -12,15 +12,25 @@ from __future__ import annotations
 from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from notifier import __version__
 from notifier.base import Provider
 from notifier.console import ConsoleProvider
 from notifier.email import EmailProvider
+from notifier.errors import UnknownChannel
 from notifier.webhook import WebhookProvider
 
 
+def check_settings() -> None:
+    """Raise ``ImproperlyConfigured`` naming a provider setting that cannot work; run at start."""
+    timeout = settings.WEBHOOK_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
+
+
 def _build() -> dict[str, Provider]:
+    """The providers, configured from the settings: the delivery layer's one reader of them."""
     providers: list[Provider] = [
         WebhookProvider(
             timeout=settings.WEBHOOK_TIMEOUT,
@@ -39,8 +49,11 @@ def _providers() -> dict[str, Provider]:
 
 
 def get_provider(channel: str) -> Provider:
-    """The provider for ``channel``; ``KeyError`` when there is none."""
-    return _providers()[channel]
+    """The provider for ``channel``; ``UnknownChannel`` (a ``PermanentError``) when there is none."""
+    try:
+        return _providers()[channel]
+    except KeyError:
+        raise UnknownChannel(channel) from None
 
 
 def channel_names() -> list[str]:

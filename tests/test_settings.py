@@ -34,3 +34,46 @@ def database_options(**env: str) -> object:
 def test_prepared_statements_can_be_turned_off_for_pgbouncer(value, threshold):
     env = {} if value is None else {"DATABASE_PREPARED_STATEMENTS": value}
     assert database_options(**env) == threshold
+
+
+def start(argv: list[str], **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *argv],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+MALFORMED = [
+    ("NOTIFY_API_RATE", "100/lightyear"),
+    ("NOTIFY_API_RATE", "fast"),
+    ("NOTIFY_MAX_ATTEMPTS", "eight"),
+    ("NOTIFY_MAX_ATTEMPTS", "0"),
+    ("NOTIFY_LEASE_SECONDS", "-5"),
+    ("NOTIFY_DISPATCH_BATCH", "1.5"),
+    ("WEBHOOK_ALLOW_PRIVATE", "maybe"),
+    ("WEBHOOK_TIMEOUT", "0"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), MALFORMED)
+def test_a_malformed_setting_stops_the_process_at_start_naming_it(name, value):
+    done = start(["manage.py", "check"], **{name: value})
+    assert done.returncode != 0
+    assert f"{name}: " in done.stderr.splitlines()[-1], done.stderr[-2000:]
+
+
+def test_a_malformed_setting_stops_a_worker_before_it_takes_any_message():
+    done = start(["-m", "celery", "-A", "config", "worker", "--concurrency", "1"], NOTIFY_API_RATE="1/lightyear")
+    assert done.returncode != 0
+    assert "NOTIFY_API_RATE: '1/lightyear' is not a rate" in done.stderr
+
+
+@pytest.mark.parametrize("rate", ["5/hour", "100/s", "600/min", ""])
+def test_well_formed_rates_start(rate):
+    done = start(["manage.py", "check"], NOTIFY_API_RATE=rate)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -142,7 +142,7 @@ class NotificationUpdateSerializer(NotificationContentSerializer):
 
 
 class BulkCreateSerializer(serializers.Serializer):
-    notifications = NotificationCreateSerializer(many=True, allow_empty=False, max_length=conf.bulk_max())
+    notifications = NotificationCreateSerializer(many=True, allow_empty=False, max_length=conf.BULK_MAX)
 
 
 class BulkResultSerializer(serializers.Serializer):

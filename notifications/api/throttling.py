@@ -19,7 +19,9 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.core.cache import cache as django_cache
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from notifications import conf
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,10 @@ class ClientRateThrottle(BaseThrottle):
         self.window_ends_at = 0.0
 
     def allow_request(self, request, view) -> bool:
-        rate = settings.NOTIFY_API_RATE
-        if not rate:
+        rate = conf.api_rate()
+        if rate is None:
             return True
-        limit, duration = SimpleRateThrottle.parse_rate(None, rate)
+        limit, duration = rate
         now = time.time()
         window = math.floor(now / duration)
         self.window_ends_at = (window + 1) * duration

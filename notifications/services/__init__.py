@@ -1,0 +1,70 @@
+"""Every write to notifications, one module per concern; the public names are re-exported
+here, so callers write ``services.notification_cancel(...)``.
+
+- ``creating``: create and bulk create, idempotency fingerprints.
+- ``changing``: reschedule, cancel, retry, requeue of failed rows.
+- ``delivering``: claim → send → record, for one row and for a batch; the retry countdown.
+- ``sweeping``: the missed- and stuck-sweeps, and retention.
+- ``signing``: each client's webhook signing secret.
+- ``publishing``: publishing on commit, or leaving the row to the sweep.
+- ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
+
+Each state change is one conditional UPDATE whose row count decides, so two
+workers, a worker and a sweep, or a client and a worker can race on the same
+row and exactly one wins. Publishing happens on commit and may fail without
+failing the caller: the sweeps re-publish.
+"""
+
+from notifications.services.changing import (
+    failed_requeue,
+    notification_cancel,
+    notification_reschedule,
+    notification_retry,
+)
+from notifications.services.creating import (
+    notification_bulk_create,
+    notification_create,
+    request_fingerprint,
+)
+from notifications.services.delivering import (
+    BatchResult,
+    DeliveryDeferred,
+    DeliveryResult,
+    notification_claim,
+    notification_deliver,
+    notification_deliver_batch,
+    notification_schedule_retry,
+    record_attempt,
+    record_failure,
+    record_success,
+    retry_countdown,
+)
+from notifications.services.signing import webhook_secret_get_or_create, webhook_secret_rotate
+from notifications.services.sweeping import BACKLOG_PATIENCE, notifications_purge, sweep_missed, sweep_stuck
+
+__all__ = [
+    "BACKLOG_PATIENCE",
+    "BatchResult",
+    "DeliveryDeferred",
+    "DeliveryResult",
+    "failed_requeue",
+    "notification_bulk_create",
+    "notification_cancel",
+    "notification_claim",
+    "notification_create",
+    "notification_deliver",
+    "notification_deliver_batch",
+    "notification_reschedule",
+    "notification_retry",
+    "notification_schedule_retry",
+    "notifications_purge",
+    "record_attempt",
+    "record_failure",
+    "record_success",
+    "request_fingerprint",
+    "retry_countdown",
+    "sweep_missed",
+    "sweep_stuck",
+    "webhook_secret_get_or_create",
+    "webhook_secret_rotate",
+]

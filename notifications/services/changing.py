@@ -1,0 +1,105 @@
+"""What a client or an operator changes on a notification: reschedule, cancel, retry, requeue.
+
+Each is one conditional UPDATE on the row's status; zero rows updated means
+the row moved on meanwhile, and the caller gets ``InvalidState`` naming the
+status it has now. A new ``dispatch_token`` turns any message already queued
+for the row into a no-op at the claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.exceptions import InvalidState
+from notifications.models import LIVE_STATUSES, Notification, Status
+from notifications.services.creating import CONTENT_FIELDS
+from notifications.services.publishing import dispatch_of, publish_on_commit
+
+
+def _refetch(notification: Notification) -> Notification:
+    notification.refresh_from_db()
+    return notification
+
+
+def _status(notification: Notification) -> str:
+    current = Notification.objects.filter(id=notification.id).values_list("status", flat=True).first()
+    return current or notification.status
+
+
+def notification_reschedule(*, notification: Notification, changes: dict[str, Any]) -> Notification:
+    """Change ``send_at`` and/or content while the row is still ``scheduled``."""
+    now = timezone.now()
+    fields: dict[str, Any] = {key: value for key, value in changes.items() if key in (*CONTENT_FIELDS, "send_at")}
+    if "send_at" in fields:
+        fields["send_at"] = max(fields["send_at"] or now, now)
+    with transaction.atomic():
+        updated = Notification.objects.filter(id=notification.id, status=Status.SCHEDULED).update(
+            **fields,
+            next_attempt_at=fields.get("send_at", F("send_at")),
+            dispatch_token=uuid.uuid4(),
+            last_enqueued_at=now,
+            updated_at=now,
+        )
+        if not updated:
+            raise InvalidState(f"Only a scheduled notification can be changed; this one is {_status(notification)}.")
+        notification = _refetch(notification)
+        publish_on_commit([dispatch_of(notification)])
+    return notification
+
+
+def notification_cancel(*, notification: Notification) -> Notification:
+    """``scheduled``/``retrying`` → ``cancelled``. The queued message expires harmlessly at the claim."""
+    now = timezone.now()
+    updated = Notification.objects.filter(id=notification.id, status__in=LIVE_STATUSES).update(
+        status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
+    )
+    if not updated:
+        raise InvalidState(
+            f"Only a scheduled or retrying notification can be cancelled; this one is {_status(notification)}."
+        )
+    return _refetch(notification)
+
+
+def notification_retry(*, notification: Notification) -> Notification:
+    """``failed`` → ``scheduled``, due now, with a fresh set of ``max_attempts``."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Notification.objects.filter(id=notification.id, status=Status.FAILED).update(
+            status=Status.SCHEDULED,
+            attempts=0,
+            failure_reason="",
+            next_attempt_at=now,
+            dispatch_token=uuid.uuid4(),
+            last_enqueued_at=now,
+            updated_at=now,
+        )
+        if not updated:
+            raise InvalidState(f"Only a failed notification can be retried; this one is {_status(notification)}.")
+        notification = _refetch(notification)
+        publish_on_commit([dispatch_of(notification)])
+    return notification
+
+
+def failed_requeue(*, notifications: Iterable[Notification], dry_run: bool = False) -> list[Notification]:
+    """Put failed notifications back to ``scheduled``, due now; return those requeued.
+
+    Each goes through ``notification_retry``, so a row that left ``failed``
+    meanwhile (requeued by someone else) is skipped, never sent twice.
+    """
+    requeued: list[Notification] = []
+    for notification in notifications:
+        if dry_run:
+            if notification.status == Status.FAILED:
+                requeued.append(notification)
+            continue
+        try:
+            requeued.append(notification_retry(notification=notification))
+        except InvalidState:
+            continue
+    return requeued

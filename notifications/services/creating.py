@@ -1,0 +1,129 @@
+"""Creating notifications, one or a thousand at a time, idempotently.
+
+A create stores the row as ``scheduled`` and publishes it on commit. With an
+``idempotency_key`` the same request replays the original and a different
+request under the same key is refused; the unique (owner, key) constraint
+settles two concurrent requests with one key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+
+from notifications import conf
+from notifications.exceptions import IdempotencyConflict
+from notifications.models import Notification
+from notifications.services.fastpaths import insert_many
+from notifications.services.publishing import dispatch_of, publish_on_commit
+
+# What a client sends about a notification, beside when: the fingerprint's and a reschedule's fields.
+CONTENT_FIELDS = ("channel", "recipient", "subject", "body", "payload", "priority", "max_attempts")
+
+
+def request_fingerprint(data: dict[str, Any]) -> str:
+    """A stable hash of a create request, to tell a replay from a reuse of its key."""
+    canonical = {field: data.get(field) for field in (*CONTENT_FIELDS, "send_at")}
+    if isinstance(canonical["send_at"], datetime):
+        canonical["send_at"] = canonical["send_at"].isoformat()
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+    send_at = max(data.get("send_at") or now, now)
+    return Notification(
+        owner=owner,
+        channel=data["channel"],
+        recipient=data["recipient"],
+        subject=data.get("subject") or "",
+        body=data.get("body") or "",
+        payload=data.get("payload"),
+        send_at=send_at,
+        priority=data.get("priority") or "normal",
+        max_attempts=data.get("max_attempts") or conf.max_attempts(),
+        idempotency_key=data.get("idempotency_key") or None,
+        request_fingerprint=request_fingerprint(data),
+        next_attempt_at=send_at,
+        last_enqueued_at=now,
+    )
+
+
+def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
+    original = Notification.objects.filter(owner=owner, idempotency_key=key).first()
+    if original is None:
+        return None
+    if original.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(f"Idempotency key {key!r} was already used with a different request.")
+    return original
+
+
+def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tuple[Notification, bool]:
+    """Store a notification and publish it on commit.
+
+    Returns ``(notification, created)``. With an ``idempotency_key`` already
+    used by this owner, the original is returned (``created`` False) if the
+    request is the same, else ``IdempotencyConflict``.
+    """
+    key = data.get("idempotency_key")
+    if key:
+        original = _replay(owner=owner, key=key, fingerprint=request_fingerprint(data))
+        if original is not None:
+            return original, False
+    notification = _new_notification(owner=owner, data=data, now=timezone.now())
+    connection = connections[Notification.objects.db]
+    try:
+        # One INSERT is atomic on its own: in autocommit it needs no BEGIN/COMMIT (two of
+        # a create's four round trips). Inside a caller's transaction, a savepoint keeps
+        # that transaction usable if the key's constraint fails.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            notification.save(force_insert=True)
+            publish_on_commit([dispatch_of(notification)])
+    except IntegrityError:
+        # A concurrent request with the same key won the insert.
+        original = _replay(owner=owner, key=key, fingerprint=notification.request_fingerprint) if key else None
+        if original is None:
+            raise
+        return original, False
+    return notification, True
+
+
+def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, Any]]) -> list[Notification]:
+    """Store many notifications at once, all or nothing, and publish them on one producer.
+
+    Items whose idempotency key was used before with the same body come back as
+    the original; a key reused with another body raises ``IdempotencyConflict``.
+    """
+    now = timezone.now()
+    keys = [item["idempotency_key"] for item in items if item.get("idempotency_key")]
+    if len(keys) != len(set(keys)):
+        raise IdempotencyConflict("The same idempotency key appears twice in one bulk request.")
+    existing = {n.idempotency_key: n for n in Notification.objects.filter(owner=owner, idempotency_key__in=keys)}
+    results: list[Notification] = []
+    new: list[Notification] = []
+    batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
+    for index, item in enumerate(items):
+        original = existing.get(item.get("idempotency_key") or "")
+        if original is not None:
+            if original.request_fingerprint != request_fingerprint(item):
+                raise IdempotencyConflict(f"Item {index}: idempotency key reused with a different request.")
+            results.append(original)
+            continue
+        notification = _new_notification(owner=owner, data=item, now=now)
+        notification.dispatch_token = batch_token
+        new.append(notification)
+        results.append(notification)
+    try:
+        with transaction.atomic():
+            insert_many(new)
+            publish_on_commit([dispatch_of(n) for n in new])
+    except IntegrityError as exc:
+        raise IdempotencyConflict("An idempotency key in this request was used concurrently; retry it.") from exc
+    return results

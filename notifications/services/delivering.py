@@ -1,0 +1,323 @@
+"""Delivering a notification: claim → send → record, one row or a batch of rows.
+
+The claim is one conditional UPDATE (``fastpaths.claim_row``), so a duplicated,
+redelivered or swept message finds nothing to do. The send happens outside any
+transaction. The record writes the attempt and the row's new status only while
+the claim still holds, so a worker that outlived its lease cannot overwrite
+what the stuck-sweep decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
+from django.utils import timezone
+
+import notifier
+from notifications import conf, selectors
+from notifications.dispatch import Dispatch, publish
+from notifications.models import LIVE_STATUSES, DeliveryAttempt, FailureReason, Notification, Outcome, Status
+from notifications.services.fastpaths import claim_row, finish_attempt
+from notifications.services.publishing import dispatch_of, publish_or_leave_to_sweep
+from notifications.services.signing import webhook_secret_get_or_create
+
+logger = logging.getLogger(__name__)
+
+# A claim that finds its row due within this much waits for it instead of re-publishing.
+EARLY_WAIT_MAX = timedelta(seconds=1.5)
+
+# A client's signing secrets by owner id: a batch reads each client's once.
+SigningCache = dict[int, tuple[str, ...]]
+
+
+class DeliveryDeferred(Exception):
+    """A transient failure with attempts left: the task retries (``autoretry_for``).
+
+    ``retry_after`` is the provider's hint, already capped by ``NOTIFY_RETRY_AFTER_MAX``.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, attempts: int = 0, priority: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.attempts = attempts
+        self.priority = priority
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    notification_id: uuid.UUID
+    status: str
+
+
+def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> Notification | None:
+    """Take a due row for sending: one conditional UPDATE; ``None`` when another message,
+    a cancel or a reschedule got there first (or the row is not due yet)."""
+    try:
+        notification_id, dispatch_token = uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token))
+    except ValueError:
+        return None
+    now = timezone.now()
+    return claim_row(
+        notification_id=notification_id, dispatch_token=dispatch_token, now=now, lease_expires_at=now + conf.lease()
+    )
+
+
+def notification_deliver(
+    *,
+    notification_id: uuid.UUID | str,
+    dispatch_token: uuid.UUID | str,
+    signing_cache: SigningCache | None = None,
+) -> DeliveryResult | None:
+    """Claim, send through the channel's provider, record the outcome.
+
+    Returns ``None`` when the message had nothing to do (claimed elsewhere,
+    cancelled, rescheduled, unknown). Raises ``DeliveryDeferred`` on a transient
+    failure with attempts left, for the task to retry.
+    """
+    notification = _claim_when_due(notification_id, dispatch_token)
+    if notification is None:
+        return None
+    started_at = timezone.now()
+    try:
+        provider = notifier.get_provider(notification.channel)
+        receipt = provider.send(_message_for(notification, signing_cache))
+    except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
+        return record_failure(notification, started_at=started_at, exc=exc)
+    return record_success(notification, started_at=started_at, receipt=receipt)
+
+
+def _claim_when_due(notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> Notification | None:
+    notification = notification_claim(notification_id=notification_id, dispatch_token=dispatch_token)
+    if notification is None and _wait_if_early(notification_id=notification_id, dispatch_token=dispatch_token):
+        notification = notification_claim(notification_id=notification_id, dispatch_token=dispatch_token)
+    return notification
+
+
+def _wait_if_early(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> bool:
+    """A message that arrived before its row is due: wait out a short remainder
+    (True), or publish it again for the longer one (False)."""
+    row = (
+        Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token, status__in=LIVE_STATUSES)
+        .values("next_attempt_at", "priority")
+        .first()
+    )
+    if row is None or row["next_attempt_at"] is None:
+        return False
+    remaining = row["next_attempt_at"] - timezone.now()
+    if remaining <= timedelta(0):
+        return True  # raced with a retry's rescheduling: claim again
+    if remaining <= EARLY_WAIT_MAX:
+        time.sleep(remaining.total_seconds())
+        return True
+    token = uuid.UUID(str(dispatch_token))
+    publish([Dispatch(uuid.UUID(str(notification_id)), token, row["next_attempt_at"], row["priority"])])
+    return False
+
+
+def _message_for(notification: Notification, signing_cache: SigningCache | None = None) -> notifier.Message:
+    signing: tuple[str, ...] = ()
+    if notification.channel == "webhook":
+        cache = {} if signing_cache is None else signing_cache
+        if notification.owner_id not in cache:
+            secret = webhook_secret_get_or_create(owner_id=notification.owner_id)
+            cache[notification.owner_id] = selectors.signing_secrets(secret=secret)
+        signing = cache[notification.owner_id]
+    return notifier.Message(
+        id=str(notification.id),
+        recipient=notification.recipient,
+        subject=notification.subject,
+        body=notification.body,
+        payload=notification.payload,
+        signing_secrets=signing,
+    )
+
+
+def record_success(notification: Notification, *, started_at: datetime, receipt: notifier.Receipt) -> DeliveryResult:
+    """The send succeeded: ``sent``, with the provider's message id."""
+    record_attempt(
+        notification,
+        started_at=started_at,
+        outcome=Outcome.SENT,
+        status=Status.SENT,
+        provider_message_id=receipt.provider_message_id,
+    )
+    return DeliveryResult(notification.id, Status.SENT)
+
+
+def record_failure(notification: Notification, *, started_at: datetime, exc: Exception) -> DeliveryResult | None:
+    """The send failed: ``failed`` for a ``PermanentError`` (an unknown channel is one) or once
+    attempts run out; otherwise ``retrying``, and ``DeliveryDeferred`` is raised for the task
+    to publish the retry. Anything that is not a ``DeliveryError`` is a provider's bug:
+    retried like a transient error, never dropped. ``None`` when the lease was lost meanwhile.
+    """
+    if isinstance(exc, notifier.PermanentError):
+        record_attempt(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.PERMANENT,
+            error=str(exc),
+            status=Status.FAILED,
+            failure_reason=FailureReason.PERMANENT,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
+    if notification.attempts >= notification.max_attempts:
+        record_attempt(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.TRANSIENT,
+            error=error,
+            status=Status.FAILED,
+            failure_reason=FailureReason.EXHAUSTED,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    if not record_attempt(
+        notification, started_at=started_at, outcome=Outcome.TRANSIENT, error=error, status=Status.RETRYING
+    ):
+        return None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        retry_after = min(retry_after, conf.retry_after_max())
+    raise DeliveryDeferred(
+        error, retry_after=retry_after, attempts=notification.attempts, priority=notification.priority
+    ) from exc
+
+
+def record_attempt(
+    notification: Notification,
+    *,
+    started_at: datetime,
+    outcome: str,
+    status: str,
+    error: str = "",
+    failure_reason: str = "",
+    provider_message_id: str = "",
+) -> bool:
+    """Record an attempt's end, if our claim still holds (the stuck-sweep may have taken over)."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "lease_expires_at": None, "updated_at": now}
+    if status == Status.SENT:
+        fields.update(sent_at=now, provider_message_id=provider_message_id, last_error=None)
+    else:
+        fields.update(last_error=error, failure_reason=failure_reason)
+    if status == Status.RETRYING:
+        # Provisional: the retry's exact time is written once its countdown is drawn.
+        fields.update(next_attempt_at=now, last_enqueued_at=now)
+    attempt = DeliveryAttempt(
+        notification_id=notification.id,
+        number=notification.attempts_total,
+        started_at=started_at,
+        finished_at=now,
+        outcome=outcome,
+        error=error,
+    )
+    held = finish_attempt(notification=notification, fields=fields, attempt=attempt)
+    if not held:
+        logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
+    return held
+
+
+def retry_countdown(*, attempts: int, retry_after: float | None = None) -> int:
+    """Seconds before the next attempt, for the single and the batch paths alike: Celery's
+    exponential backoff with full jitter (``retry_backoff * 2 ** (attempts - 1)``, capped at
+    ``retry_backoff_max``), or the provider's ``Retry-After`` if longer."""
+    countdown = get_exponential_backoff_interval(
+        factor=conf.retry_backoff(), retries=max(attempts - 1, 0), maximum=conf.retry_backoff_max(), full_jitter=True
+    )
+    return max(countdown, math.ceil(retry_after or 0))
+
+
+def notification_schedule_retry(
+    *, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str, countdown: float
+) -> datetime:
+    """Record when the retry about to be published is due."""
+    now = timezone.now()
+    due = now + timedelta(seconds=countdown)
+    Notification.objects.filter(id=notification_id, dispatch_token=dispatch_token, status=Status.RETRYING).update(
+        next_attempt_at=due, last_enqueued_at=now, updated_at=now
+    )
+    return due
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    skipped: int = 0
+    handed_off: int = 0
+
+
+def notification_deliver_batch(
+    *, notification_ids: list[str], dispatch_token: uuid.UUID | str, budget: timedelta
+) -> BatchResult:
+    """Deliver the notifications of one ``deliver_batch`` message, one claim each.
+
+    The message amortises the broker's cost; every row still has its own claim,
+    lease, attempt record and outcome. A transient failure gets its own
+    ``deliver`` message with the same backoff a single delivery would get. Once
+    the batch has run for ``budget`` (or the task's soft time limit fires), the
+    ids not yet tried are handed off in a new message, so no lease outlives its
+    worker's attention and a slow receiver cannot hold a batch hostage.
+    """
+    result = BatchResult()
+    signing_cache: SigningCache = {}
+    deadline = time.monotonic() + budget.total_seconds()
+    for index, notification_id in enumerate(notification_ids):
+        if time.monotonic() > deadline:
+            result.handed_off = _hand_off(notification_ids[index:], dispatch_token)
+            break
+        try:
+            outcome = notification_deliver(
+                notification_id=notification_id, dispatch_token=dispatch_token, signing_cache=signing_cache
+            )
+        except DeliveryDeferred as deferred:
+            _retry_later(notification_id, dispatch_token, deferred)
+            result.retrying += 1
+            if isinstance(deferred.__cause__, SoftTimeLimitExceeded):
+                result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
+                break
+            continue
+        except SoftTimeLimitExceeded:
+            # Outside a send (the row, if claimed, is left to the stuck-sweep's lease).
+            result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
+            break
+        if outcome is None:
+            result.skipped += 1
+        elif outcome.status == Status.SENT:
+            result.sent += 1
+        else:
+            result.failed += 1
+    return result
+
+
+def _retry_later(notification_id: str, dispatch_token: uuid.UUID | str, deferred: DeliveryDeferred) -> None:
+    countdown = retry_countdown(attempts=deferred.attempts, retry_after=deferred.retry_after)
+    due = notification_schedule_retry(
+        notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
+    )
+    dispatch = Dispatch(
+        uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token)), due, deferred.priority, deferred.attempts
+    )
+    publish_or_leave_to_sweep([dispatch])
+
+
+def _hand_off(notification_ids: list[str], dispatch_token: uuid.UUID | str) -> int:
+    """Publish the untried rest of a batch again, as it was (same token, due now)."""
+    rows = list(
+        Notification.objects.filter(
+            id__in=notification_ids, dispatch_token=dispatch_token, status__in=LIVE_STATUSES
+        ).only("id", "dispatch_token", "next_attempt_at", "priority", "attempts")
+    )
+    publish_or_leave_to_sweep([dispatch_of(row) for row in rows])
+    return len(rows)

@@ -1,0 +1,11 @@
+"""The Celery task names, in one place: tasks register under them, publishers and the beat
+schedule send by them. Publishing by name keeps services free of an import of ``tasks``.
+
+Plain constants with no imports, so ``config/settings.py`` can read them too.
+"""
+
+DELIVER = "notifications.deliver"
+DELIVER_BATCH = "notifications.deliver_batch"
+SWEEP_MISSED = "notifications.sweep_missed"
+SWEEP_STUCK = "notifications.sweep_stuck"
+PURGE_OLD = "notifications.purge_old"
