@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from notifications.dispatch import queue_for
 from notifications.models import Priority
 from notifier import registry
+from tests import factories
 from tests.sink import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,12 @@ def alice(db) -> APIClient:
 @pytest.fixture
 def bob(db) -> APIClient:
     return _client_for("bob")
+
+
+@pytest.fixture
+def make_notification(db):
+    """``tests.factories.notification``: a row with a default for every required field; pass any field."""
+    return factories.notification
 
 
 @pytest.fixture

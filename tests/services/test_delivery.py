@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import timedelta
 
@@ -14,22 +15,9 @@ from tests.sink import Reply
 
 
 @pytest.fixture
-def due(alice, sink):
-    def make(**fields) -> Notification:
-        now = timezone.now()
-        values = {
-            "owner": alice.user,
-            "channel": "webhook",
-            "recipient": sink.url,
-            "payload": {"k": "v"},
-            "send_at": now,
-            "next_attempt_at": now,
-            "max_attempts": 3,
-            **fields,
-        }
-        return Notification.objects.create(**values)
-
-    return make
+def due(make_notification, sink):
+    """Webhook notifications due now, addressed to the local sink."""
+    return functools.partial(make_notification, recipient=sink.url, payload={"k": "v"})
 
 
 def deliver(row: Notification):

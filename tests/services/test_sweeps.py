@@ -14,22 +14,9 @@ from notifications.models import Notification
 
 
 @pytest.fixture
-def row(alice):
-    def make(**fields) -> Notification:
-        now = timezone.now()
-        values = {
-            "owner": alice.user,
-            "channel": "console",
-            "recipient": "x",
-            "send_at": now,
-            "next_attempt_at": now,
-            "last_enqueued_at": now,
-            "max_attempts": 3,
-            **fields,
-        }
-        return Notification.objects.create(**values)
-
-    return make
+def row(make_notification):
+    """Rows as a create leaves them (due and published now), unless a test says otherwise."""
+    return make_notification
 
 
 def ago(seconds: float):
