@@ -74,6 +74,16 @@ def test_bad_filter_values_are_400(alice):
     assert alice.get(URL, {"cursor": "garbage"}).status_code == 404  # DRF: invalid cursor
 
 
+def test_failed_is_listed_with_its_reason_and_error(alice, make_notification):
+    make_notification(
+        owner=alice.user, status="failed", failure_reason="exhausted", last_error="HTTP 503: busy", attempts=3
+    )
+    make_notification(owner=alice.user, status="sent")
+    body = alice.get(URL, {"status": "failed"}).json()
+    [row] = body["results"]
+    assert (row["status"], row["failure_reason"], row["last_error"]) == ("failed", "exhausted", "HTTP 503: busy")
+
+
 # --- reschedule --------------------------------------------------------------
 
 

@@ -109,16 +109,3 @@ def test_overlapping_sweeps_skip_rows_another_sweep_holds(row, empty_queues):
     held.refresh_from_db()
     assert free.last_enqueued_at > ago(5)
     assert held.last_enqueued_at < ago(60)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_beat_schedule_becomes_periodic_task_rows():
-    from celery import current_app
-    from django_celery_beat.models import PeriodicTask
-    from django_celery_beat.schedulers import DatabaseScheduler
-
-    DatabaseScheduler(app=current_app)
-    tasks = {t.name: t for t in PeriodicTask.objects.all()}
-    assert {"notifications.sweep_missed", "notifications.sweep_stuck"} <= set(tasks)
-    assert tasks["notifications.sweep_missed"].interval.every == 30
-    assert tasks["notifications.sweep_missed"].queue == "notify.maintenance"
