@@ -1,0 +1,131 @@
+"""The operators' notification list: every client's rows, its filters and its search."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.admin.conftest import CHANGELIST, html, shown
+
+pytestmark = pytest.mark.django_db
+
+
+# --- the list ----------------------------------------------------------------
+
+
+def test_changelist_lists_every_clients_notifications(admin_client, make_notification, django_user_model):
+    other = django_user_model.objects.create_user(username="client-2")
+    mine, theirs = (
+        make_notification(recipient="a@example.com"),
+        make_notification(owner=other, recipient="b@example.com"),
+    )
+
+    response = admin_client.get(CHANGELIST)
+
+    assert shown(response, mine, theirs) == {mine, theirs}
+    page = html(response)
+    assert "a@example.com" in page
+    assert "b@example.com" in page
+
+
+def test_filter_by_status(admin_client, make_notification):
+    failed, scheduled, sent = (
+        make_notification(status="failed"),
+        make_notification(status="scheduled"),
+        make_notification(status="sent"),
+    )
+
+    assert shown(admin_client.get(CHANGELIST, {"status__exact": "failed"}), failed, scheduled, sent) == {failed}
+    assert shown(admin_client.get(CHANGELIST, {"status__exact": "sent"}), failed, scheduled, sent) == {sent}
+
+
+def test_filter_by_channel(admin_client, make_notification):
+    console = make_notification(channel="console")
+    webhook = make_notification(channel="webhook", recipient="https://example.com/hook")
+
+    assert shown(admin_client.get(CHANGELIST, {"channel": "webhook"}), console, webhook) == {webhook}
+    assert shown(admin_client.get(CHANGELIST, {"channel": "console"}), console, webhook) == {console}
+
+
+def test_channel_filter_offers_the_channels_in_use(admin_client, make_notification):
+    make_notification(channel="console")
+    make_notification(channel="webhook", recipient="https://example.com/hook")
+
+    page = html(admin_client.get(CHANGELIST))
+
+    assert "?channel=webhook" in page
+    assert "?channel=console" in page
+
+
+def test_filter_by_priority(admin_client, make_notification):
+    high, low = make_notification(priority="high"), make_notification(priority="low")
+
+    assert shown(admin_client.get(CHANGELIST, {"priority__exact": "high"}), high, low) == {high}
+
+
+def test_filter_by_failure_reason(admin_client, make_notification):
+    permanent = make_notification(status="failed", failure_reason="permanent")
+    exhausted = make_notification(status="failed", failure_reason="exhausted")
+    lost = make_notification(status="failed", failure_reason="worker_lost")
+
+    response = admin_client.get(CHANGELIST, {"failure_reason__exact": "exhausted"})
+
+    assert shown(response, permanent, exhausted, lost) == {exhausted}
+
+
+def test_filters_combine(admin_client, make_notification):
+    target = make_notification(
+        status="failed", channel="webhook", recipient="https://example.com/a", failure_reason="permanent"
+    )
+    other_channel = make_notification(status="failed", channel="console", failure_reason="permanent")
+    other_status = make_notification(status="sent", channel="webhook", recipient="https://example.com/b")
+
+    response = admin_client.get(CHANGELIST, {"status__exact": "failed", "channel": "webhook"})
+
+    assert shown(response, target, other_channel, other_status) == {target}
+
+
+# --- search ------------------------------------------------------------------
+
+
+def test_search_by_recipient(admin_client, make_notification):
+    target = make_notification(channel="email", recipient="ops-oncall@example.com")
+    other = make_notification(channel="email", recipient="someone@example.org")
+
+    response = admin_client.get(CHANGELIST, {"q": "ops-oncall@example.com"})
+
+    assert shown(response, target, other) == {target}
+
+
+def test_search_by_part_of_the_recipient(admin_client, make_notification):
+    target = make_notification(channel="webhook", recipient="https://hooks.example.com/orders")
+    other = make_notification(channel="webhook", recipient="https://hooks.example.com/billing")
+
+    response = admin_client.get(CHANGELIST, {"q": "orders"})
+
+    assert shown(response, target, other) == {target}
+
+
+def test_search_by_full_id(admin_client, make_notification):
+    target, other = make_notification(), make_notification()
+
+    response = admin_client.get(CHANGELIST, {"q": str(target.pk)})
+
+    assert shown(response, target, other) == {target}
+
+
+def test_search_by_idempotency_key(admin_client, make_notification):
+    target = make_notification(idempotency_key="order-4711-shipped")
+    other = make_notification(idempotency_key="order-4712-shipped")
+
+    response = admin_client.get(CHANGELIST, {"q": "order-4711-shipped"})
+
+    assert shown(response, target, other) == {target}
+
+
+def test_search_with_no_match_shows_no_rows(admin_client, make_notification):
+    row = make_notification(recipient="someone")
+
+    response = admin_client.get(CHANGELIST, {"q": "nobody-matches-this"})
+
+    assert shown(response, row) == set()
+    assert response.context["cl"].result_list.count() == 0
