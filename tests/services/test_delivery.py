@@ -171,7 +171,7 @@ def test_a_late_finish_after_the_stuck_sweep_took_over_changes_nothing(due, sink
     claimed = services.notification_claim(notification_id=row.id, dispatch_token=row.dispatch_token)
     Notification.objects.filter(id=row.id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert services.sweep_stuck() == 1  # (inside the test's transaction: nothing is published)
-    held = services._finish(claimed, started_at=timezone.now(), outcome="sent", status="sent")
+    held = services.record_attempt(claimed, started_at=timezone.now(), outcome="sent", status="sent")
     assert held is False
     row.refresh_from_db()
     assert row.status == "retrying"
@@ -219,7 +219,8 @@ def test_retry_countdown_grows_with_attempts_and_honours_retry_after(settings):
 
 
 def test_rows_due_within_one_second_share_a_message_due_with_the_earliest():
-    from notifications.dispatch import DELIVER_BATCH_TASK, Dispatch, _messages
+    from notifications.dispatch import Dispatch, _messages
+    from notifications.task_names import DELIVER_BATCH
 
     now = timezone.now()
     base = (now + timedelta(seconds=30)).replace(microsecond=100_000)
@@ -227,7 +228,7 @@ def test_rows_due_within_one_second_share_a_message_due_with_the_earliest():
     spread = [Dispatch(uuid.uuid4(), token, base + timedelta(milliseconds=ms), "normal") for ms in (800, 0, 450)]
     later = Dispatch(uuid.uuid4(), token, base + timedelta(seconds=2), "normal")
     messages = _messages([*spread, later], now)
-    assert [name for name, *_ in messages] == [DELIVER_BATCH_TASK, "notifications.deliver"]
+    assert [name for name, *_ in messages] == [DELIVER_BATCH, "notifications.deliver"]
     _, args, options, _ = messages[0]
     assert options["eta"] == base  # the earliest row's time: none is sent early
     assert args[1] == [str(spread[1].notification_id), str(spread[2].notification_id), str(spread[0].notification_id)]
