@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status, WebhookSecret
@@ -80,6 +81,6 @@ def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
         "by_status": {status: by_status.get(status, 0) for status in Status.values},
         "due_now": Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).count(),
         "oldest_due_seconds": round((now - oldest_due).total_seconds(), 1) if oldest_due else 0.0,
-        "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).count(),
+        "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=Now()).count(),
         "failed_by_reason": failed_by_reason,
     }

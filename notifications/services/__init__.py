@@ -3,7 +3,8 @@ here, so callers write ``services.notification_cancel(...)``.
 
 - ``creating``: create and bulk create, idempotency fingerprints.
 - ``changing``: reschedule, cancel, retry, requeue of failed rows.
-- ``delivering``: claim → send → record, for one row and for a batch; the retry countdown.
+- ``delivering``: claim → send → record, for one row and for a batch; the retry policy.
+- ``recording``: an attempt's outcome, written only while the claim holds.
 - ``sweeping``: the missed- and stuck-sweeps, and retention.
 - ``signing``: each client's webhook signing secret.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
@@ -28,16 +29,21 @@ from notifications.services.creating import (
 )
 from notifications.services.delivering import (
     BatchResult,
-    DeliveryDeferred,
-    DeliveryResult,
     notification_claim,
     notification_deliver,
     notification_deliver_batch,
     notification_schedule_retry,
+    retry_countdown,
+    retry_horizon,
+    retry_window,
+)
+from notifications.services.recording import (
+    DeliveryDeferred,
+    DeliveryResult,
     record_attempt,
     record_failure,
     record_success,
-    retry_countdown,
+    storable,
 )
 from notifications.services.signing import webhook_secret_get_or_create, webhook_secret_rotate
 from notifications.services.sweeping import BACKLOG_PATIENCE, notifications_purge, sweep_missed, sweep_stuck
@@ -63,6 +69,9 @@ __all__ = [
     "record_success",
     "request_fingerprint",
     "retry_countdown",
+    "retry_horizon",
+    "retry_window",
+    "storable",
     "sweep_missed",
     "sweep_stuck",
     "webhook_secret_get_or_create",

@@ -1,32 +1,34 @@
-"""Delivering a notification: claim → send → record, one row or a batch of rows.
+"""Delivering a notification: claim → send → record, one row or a batch of rows; the retry policy.
 
 The claim is one conditional UPDATE (``fastpaths.claim_row``), so a duplicated,
 redelivered or swept message finds nothing to do. The send happens outside any
-transaction. The record writes the attempt and the row's new status only while
-the claim still holds, so a worker that outlived its lease cannot overwrite
-what the stuck-sweep decided.
+transaction. The record (``recording``) writes the attempt and the row's new
+status only while the claim still holds, so a worker that outlived its lease
+cannot overwrite what the stuck-sweep decided.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 import notifier
 from notifications import conf, selectors
 from notifications.dispatch import Dispatch, publish
-from notifications.models import LIVE_STATUSES, DeliveryAttempt, FailureReason, Notification, Outcome, Status
-from notifications.services.fastpaths import claim_row, finish_attempt
+from notifications.models import LIVE_STATUSES, Notification, Status
+from notifications.services.fastpaths import claim_row
 from notifications.services.publishing import dispatch_of, publish_or_leave_to_sweep
+from notifications.services.recording import DeliveryDeferred, DeliveryResult, record_failure, record_success
 from notifications.services.signing import webhook_secret_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -34,29 +36,9 @@ logger = logging.getLogger(__name__)
 # A claim that finds its row due within this much waits for it instead of re-publishing.
 EARLY_WAIT_MAX = timedelta(seconds=1.5)
 
+
 # A client's signing secrets by owner id: a batch reads each client's once.
 SigningCache = dict[int, tuple[str, ...]]
-
-
-class DeliveryDeferred(Exception):
-    """A transient failure with attempts left: the task retries (``autoretry_for``).
-
-    ``retry_after`` is the provider's hint, already capped by ``NOTIFY_RETRY_AFTER_MAX``.
-    """
-
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, attempts: int = 0, priority: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.attempts = attempts
-        self.priority = priority
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    notification_id: uuid.UUID
-    status: str
 
 
 def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> Notification | None:
@@ -66,9 +48,8 @@ def notification_claim(*, notification_id: uuid.UUID | str, dispatch_token: uuid
         notification_id, dispatch_token = uuid.UUID(str(notification_id)), uuid.UUID(str(dispatch_token))
     except ValueError:
         return None
-    now = timezone.now()
     return claim_row(
-        notification_id=notification_id, dispatch_token=dispatch_token, now=now, lease_expires_at=now + conf.lease()
+        notification_id=notification_id, dispatch_token=dispatch_token, now=timezone.now(), lease=conf.lease()
     )
 
 
@@ -142,99 +123,32 @@ def _message_for(notification: Notification, signing_cache: SigningCache | None 
     )
 
 
-def record_success(notification: Notification, *, started_at: datetime, receipt: notifier.Receipt) -> DeliveryResult:
-    """The send succeeded: ``sent``, with the provider's message id."""
-    record_attempt(
-        notification,
-        started_at=started_at,
-        outcome=Outcome.SENT,
-        status=Status.SENT,
-        provider_message_id=receipt.provider_message_id,
-    )
-    return DeliveryResult(notification.id, Status.SENT)
+def retry_window(attempts: int) -> tuple[int, int]:
+    """The shortest and longest wait, in seconds, after ``attempts`` attempts.
 
-
-def record_failure(notification: Notification, *, started_at: datetime, exc: Exception) -> DeliveryResult | None:
-    """The send failed: ``failed`` for a ``PermanentError`` (an unknown channel is one) or once
-    attempts run out; otherwise ``retrying``, and ``DeliveryDeferred`` is raised for the task
-    to publish the retry. Anything that is not a ``DeliveryError`` is a provider's bug:
-    retried like a transient error, never dropped. ``None`` when the lease was lost meanwhile.
+    The longest is Celery's exponential backoff, ``retry_backoff * 2 ** (attempts - 1)``
+    capped at ``retry_backoff_max``. The shortest is half of it ("equal jitter"), not
+    Celery's full jitter from 0: retries still spread out, but none is immediate, and the
+    policy's horizon (``retry_horizon``) has a floor that can be promised.
     """
-    if isinstance(exc, notifier.PermanentError):
-        record_attempt(
-            notification,
-            started_at=started_at,
-            outcome=Outcome.PERMANENT,
-            error=str(exc),
-            status=Status.FAILED,
-            failure_reason=FailureReason.PERMANENT,
-        )
-        return DeliveryResult(notification.id, Status.FAILED)
-    error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
-    if notification.attempts >= notification.max_attempts:
-        record_attempt(
-            notification,
-            started_at=started_at,
-            outcome=Outcome.TRANSIENT,
-            error=error,
-            status=Status.FAILED,
-            failure_reason=FailureReason.EXHAUSTED,
-        )
-        return DeliveryResult(notification.id, Status.FAILED)
-    if not record_attempt(
-        notification, started_at=started_at, outcome=Outcome.TRANSIENT, error=error, status=Status.RETRYING
-    ):
-        return None
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        retry_after = min(retry_after, conf.retry_after_max())
-    raise DeliveryDeferred(
-        error, retry_after=retry_after, attempts=notification.attempts, priority=notification.priority
-    ) from exc
-
-
-def record_attempt(
-    notification: Notification,
-    *,
-    started_at: datetime,
-    outcome: str,
-    status: str,
-    error: str = "",
-    failure_reason: str = "",
-    provider_message_id: str = "",
-) -> bool:
-    """Record an attempt's end, if our claim still holds (the stuck-sweep may have taken over)."""
-    now = timezone.now()
-    fields: dict[str, Any] = {"status": status, "lease_expires_at": None, "updated_at": now}
-    if status == Status.SENT:
-        fields.update(sent_at=now, provider_message_id=provider_message_id, last_error=None)
-    else:
-        fields.update(last_error=error, failure_reason=failure_reason)
-    if status == Status.RETRYING:
-        # Provisional: the retry's exact time is written once its countdown is drawn.
-        fields.update(next_attempt_at=now, last_enqueued_at=now)
-    attempt = DeliveryAttempt(
-        notification_id=notification.id,
-        number=notification.attempts_total,
-        started_at=started_at,
-        finished_at=now,
-        outcome=outcome,
-        error=error,
+    longest = get_exponential_backoff_interval(
+        factor=conf.retry_backoff(), retries=max(attempts - 1, 0), maximum=conf.retry_backoff_max()
     )
-    held = finish_attempt(notification=notification, fields=fields, attempt=attempt)
-    if not held:
-        logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
-    return held
+    return (longest + 1) // 2, longest
 
 
 def retry_countdown(*, attempts: int, retry_after: float | None = None) -> int:
-    """Seconds before the next attempt, for the single and the batch paths alike: Celery's
-    exponential backoff with full jitter (``retry_backoff * 2 ** (attempts - 1)``, capped at
-    ``retry_backoff_max``), or the provider's ``Retry-After`` if longer."""
-    countdown = get_exponential_backoff_interval(
-        factor=conf.retry_backoff(), retries=max(attempts - 1, 0), maximum=conf.retry_backoff_max(), full_jitter=True
-    )
-    return max(countdown, math.ceil(retry_after or 0))
+    """Seconds before the next attempt, for the single and the batch paths alike: a uniform
+    draw from ``retry_window``, or the provider's ``Retry-After`` if longer."""
+    shortest, longest = retry_window(attempts)
+    return max(random.randint(shortest, longest), math.ceil(retry_after or 0))
+
+
+def retry_horizon(max_attempts: int) -> tuple[int, int]:
+    """The shortest and longest time, in seconds, from a first attempt to the last of
+    ``max_attempts``, when every attempt fails transiently with no ``Retry-After``."""
+    windows = [retry_window(attempts) for attempts in range(1, max_attempts)]
+    return sum(low for low, _ in windows), sum(high for _, high in windows)
 
 
 def notification_schedule_retry(
@@ -256,6 +170,7 @@ class BatchResult:
     retrying: int = 0
     skipped: int = 0
     handed_off: int = 0
+    errored: int = 0  # left to the sweeps by an error of this row's own
 
 
 def notification_deliver_batch(
@@ -269,6 +184,11 @@ def notification_deliver_batch(
     the batch has run for ``budget`` (or the task's soft time limit fires), the
     ids not yet tried are handed off in a new message, so no lease outlives its
     worker's attention and a slow receiver cannot hold a batch hostage.
+
+    Rows of one batch may belong to different clients, so an error of one row's own
+    (a value the database refuses, a bug) is logged and leaves that row to the sweeps;
+    the others still go. Only the database being unreachable stops the batch: the
+    task retries the whole message.
     """
     result = BatchResult()
     signing_cache: SigningCache = {}
@@ -277,28 +197,39 @@ def notification_deliver_batch(
         if time.monotonic() > deadline:
             result.handed_off = _hand_off(notification_ids[index:], dispatch_token)
             break
-        try:
-            outcome = notification_deliver(
-                notification_id=notification_id, dispatch_token=dispatch_token, signing_cache=signing_cache
-            )
-        except DeliveryDeferred as deferred:
-            _retry_later(notification_id, dispatch_token, deferred)
-            result.retrying += 1
-            if isinstance(deferred.__cause__, SoftTimeLimitExceeded):
-                result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
-                break
-            continue
-        except SoftTimeLimitExceeded:
-            # Outside a send (the row, if claimed, is left to the stuck-sweep's lease).
+        if not _deliver_in_batch(notification_id, dispatch_token, signing_cache, result):
             result.handed_off = _hand_off(notification_ids[index + 1 :], dispatch_token)
             break
-        if outcome is None:
-            result.skipped += 1
-        elif outcome.status == Status.SENT:
-            result.sent += 1
-        else:
-            result.failed += 1
     return result
+
+
+def _deliver_in_batch(
+    notification_id: str, dispatch_token: uuid.UUID | str, signing_cache: SigningCache, result: BatchResult
+) -> bool:
+    """One row of a batch, counted in ``result``; False once the task's soft time limit fired."""
+    try:
+        outcome = notification_deliver(
+            notification_id=notification_id, dispatch_token=dispatch_token, signing_cache=signing_cache
+        )
+    except DeliveryDeferred as deferred:
+        _retry_later(notification_id, dispatch_token, deferred)
+        result.retrying += 1
+        return not isinstance(deferred.__cause__, SoftTimeLimitExceeded)
+    except SoftTimeLimitExceeded:
+        return False  # outside a send: the row, if claimed, is left to the stuck-sweep's lease
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: the task retries the whole message
+    except Exception:
+        logger.exception("notification %s: delivery failed in its batch; left to the sweeps", notification_id)
+        result.errored += 1
+        return True
+    if outcome is None:
+        result.skipped += 1
+    elif outcome.status == Status.SENT:
+        result.sent += 1
+    else:
+        result.failed += 1
+    return True
 
 
 def _retry_later(notification_id: str, dispatch_token: uuid.UUID | str, deferred: DeliveryDeferred) -> None:

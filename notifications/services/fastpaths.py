@@ -8,7 +8,8 @@ own metadata are interpolated into SQL; every value is a parameter.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connections, transaction
@@ -16,13 +17,17 @@ from django.db import connections, transaction
 from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status
 
 _FIELDS = Notification._meta.concrete_fields
-_CLAIM_SQL = f"""
-    UPDATE {Notification._meta.db_table}
+# The lease ends by the database's clock, which the stuck-sweep reads too: a host whose
+# clock runs ahead or behind cannot shorten a lease, nor take over work in flight.
+# SQLite (the embedded default) runs on one machine, with one clock: the process's.
+_LEASE_END = {"postgresql": "statement_timestamp() + make_interval(secs => %s)"}
+_CLAIM_SQL = """
+    UPDATE {table}
     SET status = %s, attempts = attempts + 1, attempts_total = attempts_total + 1,
-        lease_expires_at = %s, next_attempt_at = NULL, updated_at = %s
+        lease_expires_at = {lease_end}, next_attempt_at = NULL, updated_at = %s
     WHERE id = %s AND dispatch_token = %s AND status IN (%s, %s) AND next_attempt_at <= %s
-    RETURNING {", ".join(field.column for field in _FIELDS)}
-"""  # noqa: S608 -- only names from the model's own metadata are interpolated
+    RETURNING {columns}
+"""
 _CONVERTERS: dict[str, list[tuple]] = {}
 
 
@@ -68,7 +73,7 @@ def insert_many(notifications: list[Notification]) -> None:
 
 
 def claim_row(
-    *, notification_id: uuid.UUID, dispatch_token: uuid.UUID, now: datetime, lease_expires_at: datetime
+    *, notification_id: uuid.UUID, dispatch_token: uuid.UUID, now: datetime, lease: timedelta
 ) -> Notification | None:
     """The claim: a live, due row with this token becomes ``sending``; the row as it now is, or ``None``.
 
@@ -77,12 +82,17 @@ def claim_row(
     only a count, so that is two round trips where UPDATE … RETURNING (PostgreSQL,
     SQLite ≥ 3.35) is one; and the model is built from the cursor row directly,
     without RawQuerySet's per-query column mapping (a third of the claim's CPU).
+    On PostgreSQL the lease ends by the database's clock (``_LEASE_END``).
     """
     connection = _connection()
     uuid_field, time_field = (Notification._meta.get_field(name) for name in ("id", "updated_at"))
+    if connection.vendor in _LEASE_END:
+        lease_end = lease.total_seconds()
+    else:
+        lease_end = time_field.get_db_prep_value(now + lease, connection)
     params = [
         Status.SENDING,
-        time_field.get_db_prep_value(lease_expires_at, connection),
+        lease_end,
         time_field.get_db_prep_value(now, connection),
         uuid_field.get_db_prep_value(notification_id, connection),
         uuid_field.get_db_prep_value(dispatch_token, connection),
@@ -90,13 +100,23 @@ def claim_row(
         time_field.get_db_prep_value(now, connection),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, params)
+        cursor.execute(_claim_sql(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:
         return None
     columns = zip(_converters(connection), row, strict=True)
     values = [_from_db(converters, value, connection) for converters, value in columns]
     return Notification.from_db(Notification.objects.db, None, values)
+
+
+@cache
+def _claim_sql(vendor: str) -> str:
+    # Only names from the model's own metadata are interpolated; every value is a parameter.
+    return _CLAIM_SQL.format(
+        table=Notification._meta.db_table,
+        lease_end=_LEASE_END.get(vendor, "%s"),
+        columns=", ".join(field.column for field in _FIELDS),
+    )
 
 
 def _converters(connection) -> list[tuple]:

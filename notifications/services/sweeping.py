@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from notifications import conf, dispatch
@@ -105,6 +106,7 @@ def sweep_stuck() -> int:
 
     The attempt counts, recorded as ``worker_lost``; the row goes back to
     ``retrying`` and is re-published, or to ``failed`` if it has no attempts left.
+    Expiry is read by the database's clock, the one the claim set the lease by.
     """
     total = 0
     for _ in range(MAX_SWEEP_BATCHES):
@@ -112,7 +114,7 @@ def sweep_stuck() -> int:
         with transaction.atomic():
             rows = list(
                 Notification.objects.select_for_update(skip_locked=True)
-                .filter(status=Status.SENDING, lease_expires_at__lt=now)
+                .filter(status=Status.SENDING, lease_expires_at__lt=Now())
                 .order_by("lease_expires_at")[: conf.sweep_batch()]
             )
             if not rows:

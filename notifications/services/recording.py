@@ -1,0 +1,187 @@
+"""Recording an attempt's outcome: sent, retrying or failed, written only while the claim holds.
+
+What a receiver or provider answered is hostile data: it is cut to what the
+columns can hold before it is written, so no answer can make the outcome write
+fail. The send has already happened when the outcome is written, so a write
+that fails because the database is unreachable is retried while the lease
+holds, rather than left to the stuck-sweep, which would send again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import DataError, InterfaceError, OperationalError, connections
+from django.utils import timezone
+
+import notifier
+from notifications import conf
+from notifications.models import DeliveryAttempt, FailureReason, Notification, Outcome, Status
+from notifications.services.fastpaths import finish_attempt
+
+logger = logging.getLogger(__name__)
+
+# What a receiver or provider said is stored as data, cut to fit: an error's text, and the
+# message id (the column's own limit).
+MAX_ERROR_CHARS = 2000
+MAX_PROVIDER_MESSAGE_ID_CHARS = 255
+# Between tries of an outcome write that failed with the database unreachable.
+OUTCOME_WRITE_PAUSES = (0.2, 0.5, 1.0, 2.0)
+
+
+class DeliveryDeferred(Exception):
+    """A transient failure with attempts left: the task retries (``autoretry_for``).
+
+    ``retry_after`` is the provider's hint, already capped by ``NOTIFY_RETRY_AFTER_MAX``.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, attempts: int = 0, priority: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.attempts = attempts
+        self.priority = priority
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    notification_id: uuid.UUID
+    status: str
+
+
+def record_success(notification: Notification, *, started_at: datetime, receipt: notifier.Receipt) -> DeliveryResult:
+    """The send succeeded: ``sent``, with the provider's message id."""
+    record_attempt(
+        notification,
+        started_at=started_at,
+        outcome=Outcome.SENT,
+        status=Status.SENT,
+        provider_message_id=receipt.provider_message_id,
+    )
+    return DeliveryResult(notification.id, Status.SENT)
+
+
+def record_failure(notification: Notification, *, started_at: datetime, exc: Exception) -> DeliveryResult | None:
+    """The send failed: ``failed`` for a ``PermanentError`` (an unknown channel is one) or once
+    attempts run out; otherwise ``retrying``, and ``DeliveryDeferred`` is raised for the task
+    to publish the retry. Anything that is not a ``DeliveryError`` is a provider's bug:
+    retried like a transient error, never dropped. ``None`` when the lease was lost meanwhile.
+    """
+    if isinstance(exc, notifier.PermanentError):
+        record_attempt(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.PERMANENT,
+            error=str(exc),
+            status=Status.FAILED,
+            failure_reason=FailureReason.PERMANENT,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
+    if notification.attempts >= notification.max_attempts:
+        record_attempt(
+            notification,
+            started_at=started_at,
+            outcome=Outcome.TRANSIENT,
+            error=error,
+            status=Status.FAILED,
+            failure_reason=FailureReason.EXHAUSTED,
+        )
+        return DeliveryResult(notification.id, Status.FAILED)
+    if not record_attempt(
+        notification, started_at=started_at, outcome=Outcome.TRANSIENT, error=error, status=Status.RETRYING
+    ):
+        return None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        retry_after = min(retry_after, conf.retry_after_max())
+    raise DeliveryDeferred(
+        error, retry_after=retry_after, attempts=notification.attempts, priority=notification.priority
+    ) from exc
+
+
+def record_attempt(
+    notification: Notification,
+    *,
+    started_at: datetime,
+    outcome: str,
+    status: str,
+    error: str = "",
+    failure_reason: str = "",
+    provider_message_id: str = "",
+) -> bool:
+    """Record an attempt's end, if our claim still holds (the stuck-sweep may have taken over).
+
+    Whatever the receiver sent is stored as text that fits (see ``storable``). The send has
+    already happened, so a write that fails is not abandoned to the stuck-sweep, which would
+    send again: it is retried while the lease holds.
+    """
+    now = timezone.now()
+    error = storable(error, MAX_ERROR_CHARS)
+    fields: dict[str, Any] = {"status": status, "lease_expires_at": None, "updated_at": now}
+    if status == Status.SENT:
+        message_id = storable(provider_message_id, MAX_PROVIDER_MESSAGE_ID_CHARS)
+        fields.update(sent_at=now, provider_message_id=message_id, last_error=None)
+    else:
+        fields.update(last_error=error, failure_reason=failure_reason)
+    if status == Status.RETRYING:
+        # Provisional: the retry's exact time is written once its countdown is drawn.
+        fields.update(next_attempt_at=now, last_enqueued_at=now)
+    attempt = DeliveryAttempt(
+        notification_id=notification.id,
+        number=notification.attempts_total,
+        started_at=started_at,
+        finished_at=now,
+        outcome=outcome,
+        error=error,
+    )
+    held = _write_outcome(notification, fields, attempt)
+    if not held:
+        logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
+    return held
+
+
+def storable(text: str, limit: int) -> str:
+    """``text`` as PostgreSQL can store it: no NUL, no lone surrogate (from bytes that were
+    not UTF-8), at most ``limit`` characters."""
+    if not text:
+        return ""
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _write_outcome(notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt) -> bool:
+    pauses = iter(OUTCOME_WRITE_PAUSES)
+    text_dropped = False
+    while True:
+        try:
+            return finish_attempt(notification=notification, fields=fields, attempt=attempt)
+        except DataError:
+            if text_dropped:
+                raise
+            # Still did not fit (a backend stricter than expected): keep the outcome, drop the text.
+            logger.exception("notification %s: the attempt's text could not be stored", notification.id)
+            text_dropped = True
+            if fields.get("last_error"):
+                fields["last_error"] = _UNSTORABLE
+            if "provider_message_id" in fields:
+                fields["provider_message_id"] = ""
+            attempt.error = _UNSTORABLE if attempt.error else ""
+        except (OperationalError, InterfaceError):
+            pause = next(pauses, OUTCOME_WRITE_PAUSES[-1])
+            lease_left = (notification.lease_expires_at - timezone.now()).total_seconds()
+            connection = connections[Notification.objects.db]
+            if lease_left <= pause or connection.in_atomic_block:
+                raise
+            logger.warning("notification %s: outcome write failed, retrying in %.1fs", notification.id, pause)
+            connection.close()  # the next query reconnects
+            time.sleep(pause)
+
+
+_UNSTORABLE = "(the answer could not be stored)"
