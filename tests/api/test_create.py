@@ -23,7 +23,7 @@ def test_create_returns_the_resource_scheduled(alice):
     assert body["channel"] == "webhook"
     assert body["payload"] == {"a": 1}
     assert body["priority"] == "normal"
-    assert body["max_attempts"] == 8
+    assert body["max_attempts"] == 18
     assert body["attempts"] == 0
     assert body["last_error"] is None
     assert body["next_attempt_at"] is not None
