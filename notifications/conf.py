@@ -10,11 +10,15 @@ setting, instead of failing each request or task later.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 
+from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -85,6 +89,31 @@ def _parse_rate(text: str) -> tuple[int, int] | None:
     return int(match[1]), _PERIOD_SECONDS[match[2]]
 
 
+def encryption() -> MultiFernet:
+    """The keys that encrypt secrets at rest: ``NOTIFY_ENCRYPTION_KEYS`` (the first encrypts, all
+    decrypt); when it is empty, one key derived from ``SECRET_KEY``, with ``SECRET_KEY_FALLBACKS``
+    still decrypting, so rotating Django's key the Django way keeps the secrets readable."""
+    return _fernet(tuple(settings.NOTIFY_ENCRYPTION_KEYS), settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@cache
+def _fernet(keys: tuple[str, ...], secret_key: str, fallbacks: tuple[str, ...]) -> MultiFernet:
+    if keys:
+        try:
+            return MultiFernet([Fernet(key) for key in keys])
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                "NOTIFY_ENCRYPTION_KEYS: each key must be 32 url-safe base64-encoded bytes; make one with "
+                'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from exc
+    return MultiFernet([Fernet(_derived_key(key)) for key in (secret_key, *fallbacks)])
+
+
+def _derived_key(secret_key: str) -> bytes:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"notifier encryption at rest")
+    return base64.urlsafe_b64encode(derived.derive(secret_key.encode()))
+
+
 def task_time_limits() -> tuple[float, float]:
     """(soft, hard) seconds for a delivery task: backstops under the lease for a receiver that
     trickles its answer past every per-read timeout. The soft limit raises inside the send
@@ -118,3 +147,4 @@ def check() -> None:
         if not valid(value):
             raise ImproperlyConfigured(f"{name}: {value!r} is not {expected}.")
     api_rate()
+    encryption()

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from notifications.fields import EncryptedTextField
+
 
 class Status(models.TextChoices):
     SCHEDULED = "scheduled"
@@ -137,12 +139,16 @@ class DeliveryAttempt(models.Model):
 
 
 class WebhookSecret(models.Model):
-    """A client's Standard Webhooks signing secret; the previous one signs too until it expires."""
+    """A client's Standard Webhooks signing secret; the previous one signs too until it expires.
+
+    Both are encrypted at rest (``NOTIFY_ENCRYPTION_KEYS``): a database dump alone cannot forge
+    a client's webhooks. The previous secret is cleared once its overlap ends.
+    """
 
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret")
-    secret = models.CharField(max_length=100)
+    secret = EncryptedTextField()
     created_at = models.DateTimeField()
-    previous_secret = models.CharField(max_length=100, blank=True, default="")
+    previous_secret = EncryptedTextField(blank=True, default="")
     previous_expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

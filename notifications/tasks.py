@@ -111,7 +111,9 @@ def sweep_stuck() -> int:
 
 @shared_task(name=task_names.PURGE_OLD, ignore_result=True)
 def purge_old() -> int:
-    """Retention: delete terminal notifications older than ``NOTIFY_RETENTION_DAYS`` (0 keeps all)."""
+    """Retention, hourly: previous webhook secrets past their overlap are cleared, and terminal
+    notifications older than ``NOTIFY_RETENTION_DAYS`` are deleted (0 keeps them all)."""
+    services.webhook_secrets_expire()
     if not conf.retention():
         return 0
     return services.notifications_purge(older_than=conf.retention())

@@ -159,3 +159,10 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 class WebhookSecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+
+
+class WebhookSecretRotateSerializer(serializers.Serializer):
+    overlap = serializers.BooleanField(
+        default=True,
+        help_text="false for a leaked secret: the old one stops signing at once, instead of for 24 h.",
+    )

@@ -21,6 +21,7 @@ from notifications.api.serializers import (
     NotificationCreateSerializer,
     NotificationSerializer,
     NotificationUpdateSerializer,
+    WebhookSecretRotateSerializer,
     WebhookSecretSerializer,
 )
 from notifications.models import Notification
@@ -195,10 +196,12 @@ class WebhookSecretView(APIView):
 
 class WebhookSecretRotateView(APIView):
     @extend_schema(
-        summary="Rotate your webhook signing secret; the old one signs too for 24 h",
-        request=None,
+        summary="Rotate your webhook signing secret; the old one signs too for 24 h unless overlap is false",
+        request=WebhookSecretRotateSerializer,
         responses=WebhookSecretSerializer,
     )
     def post(self, request: Request) -> Response:
-        secret = services.webhook_secret_rotate(owner=request.user)
+        options = WebhookSecretRotateSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        secret = services.webhook_secret_rotate(owner=request.user, overlap=options.validated_data["overlap"])
         return Response(WebhookSecretSerializer(secret).data)

@@ -45,7 +45,11 @@ from notifications.services.recording import (
     record_success,
     storable,
 )
-from notifications.services.signing import webhook_secret_get_or_create, webhook_secret_rotate
+from notifications.services.signing import (
+    webhook_secret_get_or_create,
+    webhook_secret_rotate,
+    webhook_secrets_expire,
+)
 from notifications.services.sweeping import BACKLOG_PATIENCE, notifications_purge, sweep_missed, sweep_stuck
 
 __all__ = [
@@ -76,4 +80,5 @@ __all__ = [
     "sweep_stuck",
     "webhook_secret_get_or_create",
     "webhook_secret_rotate",
+    "webhook_secrets_expire",
 ]

@@ -180,3 +180,25 @@ def test_after_rotation_webhooks_verify_with_old_and_new_until_the_overlap_ends(
     Webhook(new).verify(after.body, after.headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(after.body, after.headers)
+
+
+def test_rotating_a_leaked_secret_without_overlap_stops_the_old_one_at_once(alice, sink, allow_private):
+    old = alice.get(URL).json()["secret"]
+    response = alice.post(ROTATE, {"overlap": False})
+    assert response.status_code == 200
+    new = response.json()["secret"]
+
+    received = deliver(alice, sink, {"n": 1})
+
+    assert len(received.headers["webhook-signature"].split(" ")) == 1
+    Webhook(new).verify(received.body, received.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(received.body, received.headers)
+
+
+def test_rotate_with_a_malformed_overlap_is_400_and_keeps_the_secret(alice):
+    old = alice.get(URL).json()["secret"]
+    response = alice.post(ROTATE, {"overlap": "sometimes"})
+    assert response.status_code == 400
+    assert "overlap" in response.json()
+    assert alice.get(URL).json()["secret"] == old
