@@ -1,8 +1,9 @@
 """Declare the broker topology before any process publishes.
 
 The web tier publishes into RabbitMQ's native-delayed-delivery exchanges, but
-only a worker's start declares them (DESIGN.md, "Pitfalls"): a web process
-that starts first would publish into nothing. The ``release`` step runs this.
+only a worker's start declares them (docs/architecture.md, "Pitfalls worth
+knowing"): a web process that starts first would publish into nothing. The
+``release`` step runs this.
 """
 
 from celery import current_app
