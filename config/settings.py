@@ -5,7 +5,9 @@ broker under ``var/``. ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL``
 select PostgreSQL, RabbitMQ and Redis. Every name is listed in the README.
 """
 
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -223,8 +225,13 @@ WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # --- Celery ------------------------------------------------------------------
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's virtual transports need a host name they never use: without one ("filesystem://"),
+    # kombu warns "No hostname was supplied" each time it copies the connection, which is every publish.
+    # Celery reads CELERY_BROKER_URL from the environment before this setting, so both are named.
+    if not urlsplit(CELERY_BROKER_URL).hostname:
+        CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
