@@ -1,8 +1,10 @@
 """The app's settings: the one module that reads them, and the check that runs at start.
 
-Every ``NOTIFY_*`` setting is read here, through a named accessor, at call time
-(so ``override_settings`` and the tests' ``settings`` fixture take effect), and
-nowhere else. The limits that are not settings are named here too. ``check()``
+Every ``NOTIFY_*`` setting is read here, through a named accessor, and nowhere
+else. Most are read at call time (so ``override_settings`` and the tests'
+``settings`` fixture take effect); the delivery tasks' options (time limits,
+Celery's backoff) are read once, when a worker imports the tasks, and the beat
+schedule's interval when the settings load. The limits that are not settings are named here too. ``check()``
 runs in every process as Django starts (``NotificationsConfig.ready``): a
 malformed value stops the web, worker or beat process at once, naming the
 setting, instead of failing each request or task later.

@@ -6,8 +6,10 @@ settings. ``DeliveryTask.retry`` draws the countdown from the row's own attempt
 count through ``services.retry_countdown`` (the same function the batch path
 uses, honouring a provider's ``Retry-After``) and writes the row's
 ``next_attempt_at`` before the retry is published. A database outage is retried
-with Celery's own countdown (the row cannot be read, so nothing is recorded).
-Celery's own ``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
+too (the row cannot be read, so nothing is recorded), after the first retry's
+wait every time: an outage is nobody's attempt, and a message whose row had made
+ten attempts must not wait hours for the database to come back. Celery's own
+``max_retries`` is off: the row's ``max_attempts`` decides, in the service.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class DeliveryTask(Task):
             services.notification_schedule_retry(
                 notification_id=notification_id, dispatch_token=dispatch_token, countdown=countdown
             )
+        elif isinstance(exc, DATABASE_DOWN):
+            countdown = services.retry_countdown(attempts=1)
         return super().retry(
             args=args, kwargs=kwargs, exc=exc, throw=throw, countdown=countdown, max_retries=None, **options
         )
@@ -78,8 +82,8 @@ def deliver(self: DeliveryTask, notification_id: str, dispatch_token: str) -> st
     return result.status if result else None
 
 
-@shared_task(name=task_names.DELIVER_BATCH, autoretry_for=DATABASE_DOWN, **DELIVERY_OPTIONS)
-def deliver_batch(self: Task, dispatch_token: str, notification_ids: list[str]) -> dict | None:
+@shared_task(name=task_names.DELIVER_BATCH, base=DeliveryTask, autoretry_for=DATABASE_DOWN, **DELIVERY_OPTIONS)
+def deliver_batch(self: DeliveryTask, dispatch_token: str, notification_ids: list[str]) -> dict | None:
     """Send the notifications of a bulk request or a sweep batch: one message, many rows.
 
     Each row is claimed and recorded on its own, so a redelivered or duplicated
