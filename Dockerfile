@@ -20,8 +20,8 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files (the admin's and DRF's) collected at build time, into $NOTIFIER_VAR_DIR/static.
-# The build has no database or broker: settings fall back to the embedded default here.
-RUN python manage.py collectstatic --noinput -v 0 \
+# The build has no database or broker: it asks for the embedded default, for this step only.
+RUN NOTIFY_EMBEDDED=true python manage.py collectstatic --noinput -v 0 \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin notifier \
     && mkdir -p "$NOTIFIER_VAR_DIR" \
     && chown -R notifier "$NOTIFIER_VAR_DIR"

@@ -1,8 +1,9 @@
 """Settings, read from the environment (and `.env`) through django-environ.
 
-With nothing set, the service runs embedded: SQLite and kombu's ``filesystem://``
-broker under ``var/``. ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL``
-select PostgreSQL, RabbitMQ and Redis. Every name is listed in the README.
+With ``NOTIFY_EMBEDDED=true`` (or ``DEBUG``) and no ``DATABASE_URL``, the service runs
+embedded: SQLite and kombu's ``filesystem://`` broker under ``var/``. ``DATABASE_URL``,
+``CELERY_BROKER_URL`` and ``REDIS_URL`` select PostgreSQL, RabbitMQ and Redis. Every name is
+listed in the README.
 """
 
 import os
@@ -46,7 +47,16 @@ environ.Env.read_env(Env().str("NOTIFIER_ENV_FILE", default=str(BASE_DIR / ".env
 # --- Django ------------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
+# The embedded default (SQLite and a filesystem broker under var/, a dev-only key) must be asked
+# for: a production deploy that lost its DATABASE_URL stops here, rather than serving from an
+# empty SQLite file with a key anyone can read. `make run` asks for it.
+NOTIFY_EMBEDDED = env.bool("NOTIFY_EMBEDDED", default=False)
 _EMBEDDED = "DATABASE_URL" not in env
+if _EMBEDDED and not (DEBUG or NOTIFY_EMBEDDED):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set: set DATABASE_URL to the database, or NOTIFY_EMBEDDED=true to run on the "
+        "embedded SQLite database and filesystem broker under var/ (make run sets it)."
+    )
 if DEBUG or _EMBEDDED:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])

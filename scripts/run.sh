@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORT="${PORT:-8000}" FLOWER_PORT="${FLOWER_PORT:-5555}"
+# The embedded database and broker under var/ when DATABASE_URL is not set (settings refuse to
+# fall back to them unless asked, so a production deploy never does by accident).
+export NOTIFY_EMBEDDED="${NOTIFY_EMBEDDED:-true}"
 python manage.py migrate --noinput -v 0
 python manage.py setup_broker
 python manage.py bootstrap_demo

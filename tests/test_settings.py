@@ -77,3 +77,36 @@ def test_a_malformed_setting_stops_a_worker_before_it_takes_any_message():
 def test_well_formed_rates_start(rate):
     done = start(["manage.py", "check"], NOTIFY_API_RATE=rate)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_without_database_url_outside_debug_the_process_stops_naming_both_variables(monkeypatch, tmp_path):
+    """A production deploy that lost its DATABASE_URL must not serve from a fresh SQLite file."""
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("NOTIFY_EMBEDDED", raising=False)
+
+    done = start(["manage.py", "check"], DEBUG="false", NOTIFIER_VAR_DIR=str(tmp_path))
+
+    assert done.returncode != 0
+    last = done.stderr.splitlines()[-1]
+    assert "DATABASE_URL" in last, done.stderr[-2000:]
+    assert "NOTIFY_EMBEDDED=true" in last
+    assert not (tmp_path / "notifier.sqlite3").exists()
+
+
+@pytest.mark.parametrize("env", [{"NOTIFY_EMBEDDED": "true"}, {"DEBUG": "true"}])
+def test_the_embedded_default_runs_when_asked_for(monkeypatch, tmp_path, env):
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("NOTIFY_EMBEDDED", raising=False)
+
+    done = start(["manage.py", "check"], **{"DEBUG": "false", "NOTIFIER_VAR_DIR": str(tmp_path), **env})
+
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_malformed_notify_embedded_stops_the_process_naming_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL")
+
+    done = start(["manage.py", "check"], NOTIFY_EMBEDDED="yes please", NOTIFIER_VAR_DIR=str(tmp_path))
+
+    assert done.returncode != 0
+    assert "NOTIFY_EMBEDDED: " in done.stderr.splitlines()[-1], done.stderr[-2000:]
