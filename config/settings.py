@@ -64,6 +64,34 @@ else:
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# HTTPS. Outside DEBUG and the embedded default the service is served over HTTPS, by itself or
+# behind a proxy that ends TLS: cookies are Secure and browsers are told to keep to HTTPS.
+_SERVED_OVER_HTTPS = not (DEBUG or _EMBEDDED)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SERVED_OVER_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SERVED_OVER_HTTPS)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _SERVED_OVER_HTTPS else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS: {SECURE_HSTS_SECONDS} is negative; 0 turns HSTS off.")
+# Both commit more than this service's own host name: the operator's choice, off by default.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Off by default: TLS usually ends at a proxy or load balancer that redirects plain HTTP itself.
+# Probes call the health endpoints over plain HTTP from inside the network, so they never redirect.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# "HEADER,VALUE", e.g. HTTP_X_FORWARDED_PROTO,https: only behind a proxy that always sets (or
+# strips) that header, since a client could otherwise claim HTTPS. Unset: trust no header.
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and (len(_proxy_ssl_header) != 2 or not _proxy_ssl_header[0].startswith("HTTP_")):
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER: {env.str('SECURE_PROXY_SSL_HEADER')!r} is not HEADER,VALUE; "
+        "write e.g. HTTP_X_FORWARDED_PROTO,https."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
