@@ -7,6 +7,8 @@ listed in the README.
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -99,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -117,7 +120,29 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "notifications.api.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Password logins (the admin's and the browsable API's) are rate-limited by django-axes: after
+# AXES_FAILURE_LIMIT failures for one username from one address, that pair is refused, right
+# password or not, until AXES_COOLOFF_TIME has passed since the last failure. The count lives in the
+# database, so every gunicorn worker sees it, and a good login clears it. API tokens never pass
+# through these backends, so a locked-out login leaves the client's API calls alone.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"AXES_FAILURE_LIMIT: {AXES_FAILURE_LIMIT} is below 1.")
+_cooloff = env.str("AXES_COOLOFF_TIME", default="15m").strip()
+# With a unit, always: django-axes reads a bare number as hours, everything else here as seconds.
+if not (_cooloff_match := re.fullmatch(r"([1-9][0-9]*)([smhd])", _cooloff)):
+    raise ImproperlyConfigured(f"AXES_COOLOFF_TIME: {_cooloff!r} is not a duration; write e.g. 900s, 15m, 1h.")
+AXES_COOLOFF_TIME = timedelta(
+    seconds=int(_cooloff_match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[_cooloff_match[2]]
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
