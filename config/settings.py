@@ -244,6 +244,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # --- REST API ----------------------------------------------------------------
 
 NOTIFY_API_RATE = env.str("NOTIFY_API_RATE", default="100/s")
+# Bytes of one notification's subject + body + payload (compact JSON), UTF-8.
+NOTIFY_MAX_CONTENT_BYTES = env.int("NOTIFY_MAX_CONTENT_BYTES", default=262144)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

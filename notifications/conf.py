@@ -73,6 +73,11 @@ def retention() -> timedelta | None:
     return timedelta(days=days) if days > 0 else None
 
 
+def max_content_bytes() -> int:
+    """The most bytes one notification's subject, body and payload (compact JSON) may hold, UTF-8."""
+    return settings.NOTIFY_MAX_CONTENT_BYTES
+
+
 def api_rate() -> tuple[int, int] | None:
     """``NOTIFY_API_RATE`` as (requests, window in seconds); ``None`` when empty (no limit)."""
     return _parse_rate(settings.NOTIFY_API_RATE)
@@ -139,6 +144,7 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "NOTIFY_SWEEP_BATCH": (_at_least(1), "a whole number of at least 1"),
     "NOTIFY_DISPATCH_BATCH": (_at_least(1), "a whole number of at least 1"),
     "NOTIFY_RETENTION_DAYS": (_at_least(0), "a whole number of days, 0 or more (0 keeps everything)"),
+    "NOTIFY_MAX_CONTENT_BYTES": (_at_least(1), "a whole number of bytes, at least 1"),
 }
 
 

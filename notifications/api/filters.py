@@ -1,6 +1,29 @@
-import django_filters
+from __future__ import annotations
 
+from datetime import datetime
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
+
+from notifications.api.fields import OUT_OF_RANGE, in_range
 from notifications.models import Notification, Priority, Status
+
+
+class InRangeIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time (naive means UTC) that converts to UTC without overflow on every
+    database: SQLite's backend converts it in Python (``OverflowError``, a 500), PostgreSQL
+    takes it as written; both must answer the same 400."""
+
+    def to_python(self, value: str | None) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is not None and not in_range(parsed):
+            raise ValidationError(OUT_OF_RANGE, code="out_of_range")
+        return parsed
+
+
+class InRangeIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = InRangeIsoDateTimeField
 
 
 class NotificationFilter(django_filters.FilterSet):
@@ -8,8 +31,8 @@ class NotificationFilter(django_filters.FilterSet):
     channel = django_filters.CharFilter()
     recipient = django_filters.CharFilter()
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
-    send_at_after = django_filters.IsoDateTimeFilter(field_name="send_at", lookup_expr="gte")
-    send_at_before = django_filters.IsoDateTimeFilter(field_name="send_at", lookup_expr="lte")
+    send_at_after = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="gte")
+    send_at_before = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="lte")
 
     class Meta:
         model = Notification

@@ -3,48 +3,30 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from rest_framework import serializers
 
 import notifier
 from notifications import conf
+from notifications.api.fields import (
+    MAX_PAYLOAD_DEPTH,
+    AwareDateTimeField,
+    ChannelField,
+    PayloadField,
+    no_line_breaks,
+)
 from notifications.models import DeliveryAttempt, Notification, Priority
 
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 datetime that must carry its UTC offset: a naive time is ambiguous."""
-
-    default_error_messages = {"naive": "Include a UTC offset, e.g. 2030-01-01T09:00:00Z or +02:00."}
-
-    def to_internal_value(self, value: Any):
-        parsed = super().to_internal_value(value)
-        if isinstance(value, str) and not _has_offset(value):
-            self.fail("naive")
-        return parsed
-
-
-def _has_nul(value: Any) -> bool:
-    """PostgreSQL's jsonb cannot store U+0000 anywhere, in keys or values."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-def _has_offset(text: str) -> bool:
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        return True
-    tail = text[10:]  # after the date part
-    return "+" in tail or "-" in tail
+# What NOTIFY_MAX_CONTENT_BYTES measures, as stored.
+CONTENT_FIELDS = ("subject", "body", "payload")
 
 
 class NotificationSerializer(serializers.ModelSerializer):
     """A notification as clients see it."""
+
+    payload = PayloadField(read_only=True, allow_null=True)
 
     class Meta:
         model = Notification
@@ -85,29 +67,46 @@ def _shared_notification_renderer() -> NotificationSerializer:
     return renderer
 
 
+def content_size(subject: str, body: str, payload: dict[str, Any] | None) -> int:
+    """UTF-8 bytes of a notification's content as stored: the payload as compact JSON."""
+    size = len(subject.encode()) + len(body.encode())
+    if payload is not None:
+        size += len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    return size
+
+
 class NotificationContentSerializer(serializers.Serializer):
     """Fields a client sets, shared by create and PATCH."""
 
-    channel = serializers.CharField(max_length=32)
-    recipient = serializers.CharField(max_length=2048)
-    subject = serializers.CharField(max_length=998, required=False, allow_blank=True)
+    channel = ChannelField()
+    recipient = serializers.CharField(
+        max_length=2048, help_text="An http(s) URL for webhook, an email address for email, any label for console."
+    )
+    subject = serializers.CharField(
+        max_length=998,
+        required=False,
+        allow_blank=True,
+        validators=[no_line_breaks],
+        help_text="One line: no CR or LF.",
+    )
     body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    payload = serializers.JSONField(required=False, allow_null=True)
-    send_at = AwareDateTimeField(required=False, allow_null=True)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    max_attempts = serializers.IntegerField(min_value=1, max_value=50, required=False)
-
-    def validate_channel(self, value: str) -> str:
-        if value not in notifier.channel_names():
-            raise serializers.ValidationError(f"Unknown channel; choose one of: {', '.join(notifier.channel_names())}.")
-        return value
-
-    def validate_payload(self, value: Any) -> Any:
-        if value is not None and not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        if _has_nul(value):
-            raise serializers.ValidationError("Null characters are not allowed.")
-        return value
+    payload = PayloadField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            f"A JSON object, nested at most {MAX_PAYLOAD_DEPTH} levels; a webhook posts it as its body. "
+            "Subject, body and payload together: at most NOTIFY_MAX_CONTENT_BYTES (default 256 KiB)."
+        ),
+    )
+    send_at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="ISO 8601 with a UTC offset (Z or +02:00). Absent, null or past: now.",
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, help_text="Default: normal.")
+    max_attempts = serializers.IntegerField(
+        min_value=1, max_value=50, required=False, help_text="Default: the server's NOTIFY_MAX_ATTEMPTS."
+    )
 
     def _check_recipient(self, attrs: dict[str, Any], channel: str) -> None:
         if "recipient" not in attrs and "channel" not in attrs:
@@ -118,12 +117,28 @@ class NotificationContentSerializer(serializers.Serializer):
         except ValueError as exc:
             raise serializers.ValidationError({"recipient": [str(exc)]}) from exc
 
+    def _check_content_size(self, attrs: dict[str, Any]) -> None:
+        """At most ``NOTIFY_MAX_CONTENT_BYTES`` of subject, body and payload together, as the row
+        would store them (on PATCH, the stored fields with the changed ones); the error names the
+        fields this request sets."""
+        given = [field for field in CONTENT_FIELDS if field in attrs]
+        if not given:
+            return
+        content = {field: attrs.get(field, getattr(self.instance, field, None)) for field in CONTENT_FIELDS}
+        size = content_size(content["subject"] or "", content["body"] or "", content["payload"])
+        limit = conf.max_content_bytes()
+        if size > limit:
+            message = f"Content is {size:,} bytes; at most {limit:,} (NOTIFY_MAX_CONTENT_BYTES)."
+            named = [field for field in given if attrs[field]] or given
+            raise serializers.ValidationError({field: [message] for field in named})
+
 
 class NotificationCreateSerializer(NotificationContentSerializer):
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._check_recipient(attrs, attrs["channel"])
+        self._check_content_size(attrs)
         attrs.setdefault("max_attempts", conf.max_attempts())
         return attrs
 
@@ -138,6 +153,7 @@ class NotificationUpdateSerializer(NotificationContentSerializer):
         if not attrs:
             raise serializers.ValidationError("Give at least one field to change.")
         self._check_recipient(attrs, attrs.get("channel", self.instance.channel))
+        self._check_content_size(attrs)
         return attrs
 
 

@@ -7,13 +7,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notifications import selectors, services
 from notifications.api.filters import NotificationFilter
+from notifications.api.pagination import NewestFirst
 from notifications.api.serializers import (
     BulkCreateSerializer,
     BulkResultSerializer,
@@ -34,17 +34,14 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 NOT_FOUND = OpenApiResponse(description="Unknown id, or another client's.")
 CONFLICT = OpenApiResponse(description="Not allowed in the notification's current status.")
-
-
-class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+BAD_REQUEST = OpenApiResponse(description='Errors by field, e.g. {"send_at": ["Include a UTC offset, …"]}.')
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List your notifications, newest first"),
+    list=extend_schema(
+        summary="List your notifications, newest first",
+        responses={200: NotificationSerializer(many=True), 400: BAD_REQUEST},
+    ),
     retrieve=extend_schema(summary="Get one notification", responses={200: NotificationSerializer, 404: NOT_FOUND}),
 )
 class NotificationViewSet(viewsets.GenericViewSet):
@@ -118,7 +115,7 @@ class NotificationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Reschedule or edit a scheduled notification",
         request=NotificationUpdateSerializer,
-        responses={200: NotificationSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: NotificationSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         notification = self.get_object()
