@@ -1,4 +1,9 @@
-"""Domain errors, refused input and infrastructure outages → HTTP answers, in one place."""
+"""Domain errors, refused input and infrastructure outages → HTTP answers, in one place.
+
+``exception_handler`` is DRF's (every API view); the ``not_found`` view and
+``server_error`` handler keep the answers Django gives outside a DRF view JSON
+under ``/api/`` too (an unknown path or malformed id, an unexpected error).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -49,6 +59,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             return Response({"detail": detail}, status=code)
     if isinstance(exc, DatabaseError) and "connection" in str(exc).lower():
         return _database_down()
+    if isinstance(exc, UnsupportedMediaType) and "request" in context:
+        accepted = ", ".join(parser.media_type for parser in context["request"].parsers)
+        exc.detail = f"{exc.detail} Accepted: {accepted}."
     return drf_exception_handler(exc, context)
 
 
@@ -58,3 +71,30 @@ def _database_down() -> Response:
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": "5"},
     )
+
+
+@csrf_exempt  # the view it serves checks CSRF itself (DRF, for session logins); a 404 needs none
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any path under /api/ that no route takes. The same path with a trailing slash, if that is
+    a route, is served as it (``POST /api/v1/notifications`` creates: Django's ``APPEND_SLASH``
+    would redirect, and a client follows a redirect as a GET without the body). Anything else,
+    a malformed id included, answers a JSON 404."""
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            request.resolver_match = match
+            return match.func(request, *match.args, **match.kwargs)
+    return JsonResponse(
+        {"detail": f"No such path: {request.path}. The API is under /api/v1/; its reference is at /api/docs/."},
+        status=404,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal error; it was logged."}, status=500)
+    return defaults.server_error(request)

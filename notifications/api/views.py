@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from notifications import selectors, services
 from notifications.api.filters import NotificationFilter
 from notifications.api.pagination import NewestFirst
+from notifications.api.parsers import require_body_media_type
 from notifications.api.serializers import (
     BulkCreateSerializer,
     BulkResultSerializer,
@@ -35,6 +36,55 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 NOT_FOUND = OpenApiResponse(description="Unknown id, or another client's.")
 CONFLICT = OpenApiResponse(description="Not allowed in the notification's current status.")
 BAD_REQUEST = OpenApiResponse(description='Errors by field, e.g. {"send_at": ["Include a UTC offset, …"]}.')
+UNSUPPORTED = OpenApiResponse(description="No Content-Type, or one not accepted; the answer lists those accepted.")
+# Each is posted as it is by tests/test_schema.py: an example that stops working fails the build.
+CREATE_EXAMPLES = [
+    OpenApiExample(
+        "console",
+        summary="Console, now",
+        value={"channel": "console", "recipient": "ops-log", "body": "Deploy finished."},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "webhook",
+        summary="Webhook at a time, once",
+        value={
+            "channel": "webhook",
+            "recipient": "https://example.com/hooks/notifier",
+            "payload": {"order": 42, "event": "shipped"},
+            "send_at": "2030-01-01T09:00:00Z",
+            "idempotency_key": "order-42-shipped",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "email",
+        summary="Email, high priority",
+        value={
+            "channel": "email",
+            "recipient": "someone@example.com",
+            "subject": "Your order has shipped",
+            "body": "Order 42 is on its way.",
+            "priority": "high",
+            "max_attempts": 5,
+        },
+        request_only=True,
+    ),
+]
+BULK_EXAMPLES = [
+    OpenApiExample(
+        "bulk",
+        summary="Two at once",
+        value={
+            "notifications": [
+                {"channel": "console", "recipient": "ops-log", "body": "first"},
+                {"channel": "webhook", "recipient": "https://example.com/hooks/notifier", "payload": {"n": 2}},
+            ]
+        },
+        request_only=True,
+    ),
+]
+BODY_ACTIONS = ("create", "bulk", "partial_update")
 
 
 @extend_schema_view(
@@ -50,6 +100,11 @@ class NotificationViewSet(viewsets.GenericViewSet):
     filterset_class = NotificationFilter
     queryset = Notification.objects.none()  # for the schema; requests use get_queryset()
     lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, permissions and throttling first
+        if self.action in BODY_ACTIONS:
+            require_body_media_type(request)
 
     def get_queryset(self):
         return selectors.notification_list(owner=self.request.user)
@@ -80,9 +135,12 @@ class NotificationViewSet(viewsets.GenericViewSet):
         summary="Schedule a notification",
         parameters=[IDEMPOTENCY_HEADER],
         request=NotificationCreateSerializer,
+        examples=CREATE_EXAMPLES,
         responses={
             201: NotificationSerializer,
             200: OpenApiResponse(NotificationSerializer, description="Replay of an idempotency key."),
+            400: BAD_REQUEST,
+            415: UNSUPPORTED,
             422: OpenApiResponse(description="Idempotency key reused with a different body."),
         },
     )
@@ -98,7 +156,14 @@ class NotificationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Schedule up to 1,000 notifications, all or nothing",
         request=BulkCreateSerializer,
-        responses={201: BulkResultSerializer},
+        examples=BULK_EXAMPLES,
+        responses={
+            201: BulkResultSerializer,
+            400: OpenApiResponse(
+                description='Errors by item index, e.g. {"notifications": {"1": {"recipient": […]}}}.'
+            ),
+            415: UNSUPPORTED,
+        },
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
@@ -115,7 +180,10 @@ class NotificationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Reschedule or edit a scheduled notification",
         request=NotificationUpdateSerializer,
-        responses={200: NotificationSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
+        examples=[
+            OpenApiExample("later", summary="Later", value={"send_at": "2030-01-02T09:00:00Z"}, request_only=True)
+        ],
+        responses={200: NotificationSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT, 415: UNSUPPORTED},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         notification = self.get_object()
