@@ -1,4 +1,13 @@
-"""The two outcomes a provider may raise besides success."""
+"""The two outcomes a provider may raise besides success, and how an HTTP answer maps to them."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from datetime import UTC
+
+# Besides every 5xx: Request Timeout, Too Early, Too Many Requests.
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 class DeliveryError(Exception):
@@ -30,3 +39,28 @@ class UnknownChannel(PermanentError):
     def __init__(self, channel: str) -> None:
         super().__init__(f"no provider for channel {channel!r}")
         self.channel = channel
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # str.isdigit() alone also takes "²", which float() refuses
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_error(status: int, detail: str, *, retry_after: str | None = None) -> DeliveryError:
+    """The outcome of an HTTP error answer, the same for a webhook receiver and an ESP's API:
+    408, 425, 429 and 5xx are worth retrying (after ``retry_after``, the raw ``Retry-After``
+    header, when it parses); any other answer will be the same next time."""
+    if status in TRANSIENT_STATUSES or status >= 500:
+        return TransientError(detail, retry_after=parse_retry_after(retry_after))
+    return PermanentError(detail)

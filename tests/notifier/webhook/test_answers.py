@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier import PermanentError, Receipt, TransientError
-from notifier.webhook import parse_retry_after
+from notifier.errors import parse_retry_after
 from tests.notifier.webhook.conftest import message
 from tests.sink import Reply, Sink
 
