@@ -11,13 +11,19 @@ differently between the check and the connection.
 from __future__ import annotations
 
 import ipaddress
+import queue
 import socket
+import threading
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class ForbiddenAddress(ValueError):
     """The target is not a public address."""
+
+
+class Unresolvable(LookupError):
+    """The name does not resolve, for now: DNS may answer later."""
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -72,20 +78,48 @@ def check_host_spelling(host: str) -> None:
         raise ForbiddenAddress(f"{host} is not a public address ({address}).")
 
 
-def resolve_public(host: str, port: int) -> IPAddress:
+def _getaddrinfo(host: str, port: int, timeout: float | None) -> list:
+    """``socket.getaddrinfo``, given up on after ``timeout`` seconds.
+
+    The C resolver takes no timeout (glibc waits 5 s per server and attempt), and a
+    receiver runs its own name server: the lookup runs on a helper thread, left to
+    finish on its own when the caller stops waiting.
+    """
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    answer: queue.SimpleQueue = queue.SimpleQueue()
+
+    def lookup() -> None:
+        try:
+            answer.put((socket.getaddrinfo(host, port, type=socket.SOCK_STREAM), None))
+        except Exception as exc:  # handed to the caller, raised there
+            answer.put((None, exc))
+
+    threading.Thread(target=lookup, name="resolve", daemon=True).start()
+    try:
+        infos, error = answer.get(timeout=timeout)
+    except queue.Empty:
+        raise TimeoutError(f"resolving {host} took longer than {timeout:.1f}s") from None
+    if error is not None:
+        raise error
+    return infos
+
+
+def resolve_public(host: str, port: int, *, timeout: float | None = None) -> IPAddress:
     """Send-time check: resolve ``host`` and return an address to connect to.
 
     Every address the name resolves to must be public; one private answer is
     enough to refuse, since we cannot know which one a later lookup would pick.
+    A lookup longer than ``timeout`` seconds raises ``TimeoutError``.
     """
     check_host_spelling(host)
     literal = literal_address(host)
     if literal is not None:
         return literal
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(host, port, timeout)
     except socket.gaierror as exc:
-        raise LookupError(f"cannot resolve {host}: {exc}") from exc
+        raise Unresolvable(f"cannot resolve {host}: {exc}") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for address in addresses:
         if not is_public(address):

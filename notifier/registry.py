@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -27,6 +28,19 @@ def check_settings() -> None:
     timeout = settings.WEBHOOK_TIMEOUT
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
+    _check_proxy(settings.WEBHOOK_PROXY)
+
+
+def _check_proxy(proxy: str) -> None:
+    """The value is never echoed: a proxy URL may carry a password."""
+    if not proxy:
+        return
+    try:
+        url = httpx.URL(proxy)
+    except httpx.InvalidURL as exc:
+        raise ImproperlyConfigured(f"WEBHOOK_PROXY: not a URL ({exc}).") from exc
+    if url.scheme not in ("http", "https") or not url.host or not 0 < (url.port or 80) < 65536:
+        raise ImproperlyConfigured("WEBHOOK_PROXY: not an http:// or https:// URL with a host and a valid port.")
 
 
 def _build() -> dict[str, Provider]:
@@ -35,6 +49,7 @@ def _build() -> dict[str, Provider]:
         WebhookProvider(
             timeout=settings.WEBHOOK_TIMEOUT,
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+            proxy=settings.WEBHOOK_PROXY,
             user_agent=f"notifier/{__version__}",
         ),
         EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL),

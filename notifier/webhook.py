@@ -3,17 +3,17 @@
 Headers: ``webhook-id`` (the notification id, the same on every attempt),
 ``webhook-timestamp``, ``webhook-signature`` (one ``v1,…`` per secret of the
 owning client, newest first), ``Idempotency-Key`` and ``User-Agent``.
-Redirects are not followed. Unless private targets are allowed, the URL's host
-is resolved here, every answer must be public, and the connection goes to the
-checked address (``Host`` and TLS SNI keep the name).
+Redirects are not followed. The timeout bounds the whole call, and unless private
+targets are allowed every address the URL's host resolves to must be public, the
+connection going to the checked address (``notifier.transport``); through a proxy,
+the proxy resolves the name and must enforce that rule itself.
 """
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
-import time
+import ssl
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -21,10 +21,12 @@ import httpx
 from standardwebhooks import Webhook
 
 from notifier.base import Message, Receipt
-from notifier.errors import PermanentError, TransientError
-from notifier.netguard import ForbiddenAddress, check_host_spelling, resolve_public
+from notifier.errors import PermanentError, TransientError, status_error
+from notifier.netguard import ForbiddenAddress, Unresolvable, check_host_spelling
+from notifier.transport import deadline, webhook_client
 
-TRANSIENT_STATUSES = frozenset({408, 425, 429})
+# Said with every refusal of a private target, at create and at send: the operator's way out.
+PRIVATE_REFUSED = "Private, loopback and link-local targets are refused unless WEBHOOK_ALLOW_PRIVATE=true."
 # A receiver's answer is read up to this size: enough for an error message, and a
 # small body is read whole so the keep-alive connection can be reused. A larger
 # one is cut off (and its connection dropped), so a hostile receiver cannot make
@@ -41,22 +43,6 @@ def _read_at_most(response: httpx.Response, limit: int) -> bytes:
     return bytes(data[:limit])
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # str.isdigit() alone also takes "²", which float() refuses
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - time.time())
-
-
 # A bulk request often names one URL a thousand times: parsing it three ways each
 # time was a quarter of the request's validation. The check reads only the text
 # (no DNS; that happens at send time), so its answer can be kept.
@@ -68,9 +54,11 @@ def _checked_url(recipient: str, allow_private: bool) -> str:
     if parts.username or parts.password:
         raise ValueError("Credentials in the URL are not allowed.")
     try:
-        _ = parts.port  # raises on a bad port
+        port = parts.port  # raises on a bad port
     except ValueError as exc:
         raise ValueError(f"Invalid port: {exc}") from exc
+    if port == 0:
+        raise ValueError("Invalid port: 0 is no port a receiver can listen on.")
     try:
         httpx.URL(recipient)  # what send() will parse: e.g. "01.02.03.04" passes urlsplit, not httpx
     except httpx.InvalidURL as exc:
@@ -79,7 +67,7 @@ def _checked_url(recipient: str, allow_private: bool) -> str:
         try:
             check_host_spelling(parts.hostname)
         except ForbiddenAddress as exc:
-            raise ValueError(f"{exc} Private, loopback and link-local targets are refused.") from exc
+            raise ValueError(f"{exc} {PRIVATE_REFUSED}") from exc
     return recipient
 
 
@@ -92,12 +80,23 @@ def sign(message_id: str, body: str, secrets: tuple[str, ...], now: datetime) ->
 class WebhookProvider:
     name = "webhook"
 
-    def __init__(self, *, timeout: float, allow_private: bool, user_agent: str) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        allow_private: bool,
+        user_agent: str,
+        proxy: str = "",
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``proxy``: an http(s) proxy URL every webhook goes through, or ``""``;
+        ``ssl_context``: the certificates trusted, when not httpx's default store."""
         self.timeout = timeout
         self.allow_private = allow_private
         self.user_agent = user_agent
+        self.proxy = proxy
         # One client per process: keep-alive connections are reused across sends.
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.client = webhook_client(timeout=timeout, allow_private=allow_private, proxy=proxy, ssl_context=ssl_context)
 
     def validate_recipient(self, recipient: str) -> str:
         return _checked_url(recipient.strip(), self.allow_private)
@@ -118,18 +117,21 @@ class WebhookProvider:
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": sign(message.id, body, message.signing_secrets, now),
         }
+        url = self._url(message.recipient)
         try:
-            url = httpx.URL(message.recipient)
-        except httpx.InvalidURL as exc:
-            raise PermanentError(f"invalid URL: {exc}") from exc
-        extensions: dict = {}
-        if not self.allow_private:
-            url, extensions = self._pin_address(url, headers)
-        try:
-            with self.client.stream(
-                "POST", url, content=body.encode(), headers=headers, extensions=extensions
-            ) as response:
+            # The guard itself runs as the connection is made (notifier.transport); a
+            # proxy resolves the name on its side, so only the spelling is checked here.
+            if self.proxy and not self.allow_private:
+                check_host_spelling(url.host)
+            with (
+                deadline(self.timeout),
+                self.client.stream("POST", url, content=body.encode(), headers=headers) as response,
+            ):
                 excerpt = _read_at_most(response, MAX_RESPONSE_BYTES)
+        except ForbiddenAddress as exc:
+            raise PermanentError(f"refused: {exc} {PRIVATE_REFUSED}") from exc
+        except Unresolvable as exc:
+            raise TransientError(str(exc)) from exc
         except httpx.TimeoutException as exc:
             raise TransientError(f"timeout: {exc!r}") from exc
         except (httpx.TransportError, OSError) as exc:
@@ -137,17 +139,16 @@ class WebhookProvider:
             raise TransientError(f"connection error: {exc!r}") from exc
         return self._outcome(response, excerpt)
 
-    def _pin_address(self, url: httpx.URL, headers: dict) -> tuple[httpx.URL, dict]:
-        host = url.host
+    @staticmethod
+    def _url(recipient: str) -> httpx.URL:
+        """The recipient as httpx reads it; one no receiver can be at fails for good."""
         try:
-            address = resolve_public(host, url.port or (443 if url.scheme == "https" else 80))
-        except ForbiddenAddress as exc:
-            raise PermanentError(f"refused: {exc}") from exc
-        except LookupError as exc:
-            raise TransientError(str(exc)) from exc
-        headers["host"] = url.netloc.decode("ascii")
-        extensions = {"sni_hostname": host} if url.scheme == "https" else {}
-        return url.copy_with(host=str(address)), extensions
+            url = httpx.URL(recipient)
+        except httpx.InvalidURL as exc:
+            raise PermanentError(f"invalid URL: {exc}") from exc
+        if url.port == 0:  # refused at create since; a row from before would fail forever
+            raise PermanentError("invalid URL: port 0")
+        return url
 
     @staticmethod
     def _outcome(response: httpx.Response, excerpt: bytes) -> Receipt:
@@ -155,6 +156,4 @@ class WebhookProvider:
         if 200 <= status < 300:
             return Receipt(provider_message_id=response.headers.get("x-request-id", ""))
         detail = f"HTTP {status}: {excerpt[:200].decode('utf-8', 'replace')}"
-        if status in TRANSIENT_STATUSES or status >= 500:
-            raise TransientError(detail, retry_after=parse_retry_after(response.headers.get("retry-after")))
-        raise PermanentError(detail)
+        raise status_error(status, detail, retry_after=response.headers.get("retry-after"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import ssl
 import uuid
 
 import pytest
@@ -35,8 +36,18 @@ def provider(allow_private, settings):
 def make_provider():
     made: list[WebhookProvider] = []
 
-    def make(*, timeout: float = 5.0, allow_private: bool = True) -> WebhookProvider:
-        made.append(WebhookProvider(timeout=timeout, allow_private=allow_private, user_agent="notifier/test"))
+    def make(
+        *, timeout: float = 5.0, allow_private: bool = True, proxy: str = "", ssl_context: ssl.SSLContext | None = None
+    ) -> WebhookProvider:
+        made.append(
+            WebhookProvider(
+                timeout=timeout,
+                allow_private=allow_private,
+                proxy=proxy,
+                user_agent="notifier/test",
+                ssl_context=ssl_context,
+            )
+        )
         return made[-1]
 
     yield make

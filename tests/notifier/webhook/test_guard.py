@@ -99,3 +99,26 @@ def test_a_public_https_recipient_is_accepted_and_trimmed(guarded):
 
 def test_private_recipients_are_accepted_when_allowed(provider, sink):
     assert provider.validate_recipient(sink.url) == sink.url
+
+
+@pytest.mark.parametrize("recipient", ["http://example.com:0/hook", "https://hooks.example.com:00/hook"])
+def test_port_zero_is_refused_at_create(guarded, recipient):
+    with pytest.raises(ValueError, match="port"):
+        guarded.validate_recipient(recipient)
+
+
+@pytest.mark.parametrize("recipient", ["http://127.0.0.1/hook", "http://localhost:8000/hook", "http://[::1]/hook"])
+def test_the_refusal_at_create_names_the_setting_that_allows_private_targets(guarded, recipient):
+    with pytest.raises(ValueError, match="WEBHOOK_ALLOW_PRIVATE=true"):
+        guarded.validate_recipient(recipient)
+
+
+def test_the_refusal_at_send_names_the_setting_that_allows_private_targets(guarded, sink):
+    name = find_loopback_hostname()
+    port = sink.server.server_address[1]
+
+    for url in (sink.url, f"http://{name}:{port}/hook"):
+        with pytest.raises(PermanentError, match="WEBHOOK_ALLOW_PRIVATE=true"):
+            guarded.send(message(url, payload={}))
+
+    assert sink.requests == []
