@@ -1,4 +1,9 @@
-"""``console``: writes the notification to the worker log. Always succeeds."""
+"""``console``: writes the notification to the worker log. Always succeeds.
+
+Everything logged comes from a client, so it is escaped (a CR, LF or terminal escape
+in a recipient cannot start a forged log line or rewrite the screen) and the content
+is cut at ``MAX_LOGGED`` characters (a 9 MB body is not one log line).
+"""
 
 import json
 import logging
@@ -6,6 +11,23 @@ import logging
 from notifier.base import Message, Receipt
 
 logger = logging.getLogger("notifier.console")
+
+MAX_LOGGED = 1000
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character (controls, line separators) as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _content(message: Message) -> str:
+    # json.dumps escapes every control and non-ASCII character in the content itself.
+    content = json.dumps({"subject": message.subject, "body": message.body, "payload": message.payload})
+    if len(content) <= MAX_LOGGED:
+        return content
+    return f"{content[:MAX_LOGGED]}… (cut; {len(content)} characters in all)"
 
 
 class ConsoleProvider:
@@ -17,10 +39,5 @@ class ConsoleProvider:
         return recipient.strip()
 
     def send(self, message: Message) -> Receipt:
-        logger.info(
-            "notification %s to %s: %s",
-            message.id,
-            message.recipient,
-            json.dumps({"subject": message.subject, "body": message.body, "payload": message.payload}),
-        )
+        logger.info("notification %s to %s: %s", message.id, printable(message.recipient), _content(message))
         return Receipt()

@@ -48,3 +48,34 @@ def test_any_label_is_a_recipient(provider, recipient, expected):
 def test_a_blank_recipient_is_refused(provider, recipient):
     with pytest.raises(ValueError):
         provider.validate_recipient(recipient)
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "ops\r\n2026-01-01 00:00:00 ERROR notifier forged line",
+        "ops\x1b[2K\x1b[1Goverwritten",
+        "ops\u2028next",
+        "ops\x85next",
+    ],
+)
+def test_a_recipient_cannot_forge_log_lines_or_terminal_escapes(provider, caplog, recipient):
+    caplog.set_level(logging.INFO, logger="notifier.console")
+
+    provider.send(Message(id=str(uuid.uuid4()), recipient=recipient, subject="a\nb\x1b[31m", body="c\r\nd"))
+
+    [record] = [r for r in caplog.records if r.name == "notifier.console"]
+    text = record.getMessage()
+    assert text.isprintable(), repr(text)
+    assert "ops" in text
+
+
+def test_a_large_body_is_logged_cut_short_with_its_full_length(provider, caplog):
+    caplog.set_level(logging.INFO, logger="notifier.console")
+
+    provider.send(Message(id=str(uuid.uuid4()), recipient="ops", body="x" * 9_000_000))
+
+    [record] = [r for r in caplog.records if r.name == "notifier.console"]
+    text = record.getMessage()
+    assert len(text) < 1_300
+    assert "9000044 characters" in text  # the length of the whole JSON
