@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Collate, Left
 
 from notifications.fields import EncryptedTextField
 
@@ -44,6 +45,12 @@ class FailureReason(models.TextChoices):
     PERMANENT = "permanent"
     EXHAUSTED = "exhausted"
     WORKER_LOST = "worker_lost"
+
+
+# What the recipient search index holds: the first 255 characters in byte order ("C"), so that
+# LIKE 'prefix%' can use it under any database collation, and a 2,048-character recipient never
+# exceeds a b-tree entry's limit (2,704 bytes). The admin searches by this same expression.
+RECIPIENT_PREFIX = Collate(Left("recipient", 255), "C")
 
 
 class Notification(models.Model):
@@ -107,6 +114,25 @@ class Notification(models.Model):
                 name="notification_sending_lease",
             ),
             models.Index(fields=("status", "updated_at"), name="notification_status_updated"),
+            # The admin's list across clients, newest first, and each of its filters: every page
+            # reads its 100 rows in index order, never sorting or counting the whole table.
+            models.Index(fields=("-created_at", "-id"), name="notification_created"),
+            models.Index(fields=("status", "-created_at", "-id"), name="notification_status_created"),
+            models.Index(fields=("channel", "-created_at", "-id"), name="notification_channel_created"),
+            models.Index(fields=("priority", "-created_at", "-id"), name="notification_priority_created"),
+            models.Index(
+                fields=("failure_reason", "-created_at", "-id"),
+                condition=~Q(failure_reason=""),
+                name="notification_failure_created",
+            ),
+            # The admin's search: exact or prefix (LIKE 'term%') under any collation.
+            models.Index(
+                fields=("idempotency_key",),
+                opclasses=["varchar_pattern_ops"],
+                condition=Q(idempotency_key__isnull=False),
+                name="notification_idempotency_key",
+            ),
+            models.Index(RECIPIENT_PREFIX, name="notification_recipient_prefix"),
         ]
 
     def __str__(self) -> str:
