@@ -1,4 +1,4 @@
-"""Operators' view: every notification, its attempts, and the cancel / retry-now actions.
+"""Operators' view: every notification, its attempts, and the cancel / retry-now / delete actions.
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -13,14 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Iterable
 from functools import cached_property
 
 from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import StartsWith
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 import notifier
 from notifications import services
@@ -111,7 +114,7 @@ class NotificationAdmin(admin.ModelAdmin):
     search_help_text = "An id, or the start of an idempotency key or of a recipient (case-sensitive)."
     list_select_related = ("owner",)
     inlines = (DeliveryAttemptInline,)
-    actions = ("cancel", "retry_now")
+    actions = ("cancel", "retry_now", "delete_selected")
     readonly_fields = tuple(field.name for field in Notification._meta.fields)
     show_full_result_count = False  # COUNT(*) over millions of rows on every page is not worth it
     paginator = EstimatedCountPaginator
@@ -142,6 +145,53 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Retry now (failed)", permissions=["operate"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         self._apply(request, queryset, services.notification_retry, "scheduled for a retry now")
+
+    @admin.action(description="Delete selected (finished; live ones are cancelled)", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Notification]):
+        """Django's confirmation page, then ``services.notification_delete`` row by row.
+
+        Replaces Django's own action, which deletes every selected row, ``sending`` ones included.
+        """
+        if not request.POST.get("post"):
+            return admin_actions.delete_selected(self, request, queryset)
+        self._delete(request, queryset)
+        return None
+
+    # The delete page of one notification: confirmed, it goes through the same service.
+    def delete_model(self, request: HttpRequest, obj: Notification) -> None:
+        self._delete(request, [obj])
+
+    def log_deletions(self, request: HttpRequest, queryset: Iterable[Notification]) -> None:
+        """Django logs before it deletes; ``_delete`` logs the rows it did delete, once it knows them."""
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponseRedirect:
+        # ``_delete`` said what happened; Django's "deleted successfully" is not true of a kept row.
+        return HttpResponseRedirect(reverse("admin:notifications_notification_changelist"))
+
+    def _delete(self, request: HttpRequest, notifications: Iterable[Notification]) -> None:
+        done: dict[str, list[Notification]] = {"deleted": [], "cancelled": [], "refused": []}
+        for notification in notifications:
+            try:
+                done[services.notification_delete(notification=notification)].append(notification)
+            except InvalidState:
+                done["refused"].append(notification)
+        if done["deleted"]:
+            super().log_deletions(request, done["deleted"])
+            self.message_user(request, f"{len(done['deleted'])} notification(s) deleted.", messages.SUCCESS)
+        if done["cancelled"]:
+            self.message_user(
+                request,
+                f"{len(done['cancelled'])} notification(s) cancelled instead of deleted: they were still to be "
+                "sent. Delete them again to remove them.",
+                messages.WARNING,
+            )
+        if done["refused"]:
+            self.message_user(
+                request,
+                f"{len(done['refused'])} notification(s) not deleted: being sent right now. "
+                "Try again once they have finished.",
+                messages.ERROR,
+            )
 
     def _apply(self, request, queryset, service, done: str) -> None:
         changed, refused = 0, 0

@@ -2,7 +2,7 @@
 here, so callers write ``services.notification_cancel(...)``.
 
 - ``creating``: create and bulk create, idempotency fingerprints.
-- ``changing``: reschedule, cancel, retry, requeue of failed rows.
+- ``changing``: reschedule, cancel, retry, requeue of failed rows, an operator's delete.
 - ``delivering``: claim → send → record, for one row and for a batch; the retry policy.
 - ``recording``: an attempt's outcome, written only while the claim holds.
 - ``sweeping``: the missed- and stuck-sweeps, and retention.
@@ -19,6 +19,7 @@ failing the caller: the sweeps re-publish.
 from notifications.services.changing import (
     failed_requeue,
     notification_cancel,
+    notification_delete,
     notification_reschedule,
     notification_retry,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "notification_cancel",
     "notification_claim",
     "notification_create",
+    "notification_delete",
     "notification_deliver",
     "notification_deliver_batch",
     "notification_reschedule",

@@ -1,4 +1,4 @@
-"""What a client or an operator changes on a notification: reschedule, cancel, retry, requeue.
+"""What a client or an operator changes on a notification: reschedule, cancel, retry, requeue, delete.
 
 Each is one conditional UPDATE on the row's status; zero rows updated means
 the row moved on meanwhile, and the caller gets ``InvalidState`` naming the
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from notifications.exceptions import InvalidState
-from notifications.models import LIVE_STATUSES, Notification, Status
+from notifications.models import LIVE_STATUSES, TERMINAL_STATUSES, Notification, Status
 from notifications.services.creating import CONTENT_FIELDS
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
@@ -103,3 +103,27 @@ def failed_requeue(*, notifications: Iterable[Notification], dry_run: bool = Fal
         except InvalidState:
             continue
     return requeued
+
+
+def notification_delete(*, notification: Notification) -> Literal["deleted", "cancelled"]:
+    """An operator's delete: a finished row (sent, failed, cancelled) is deleted with its attempts;
+    a live one (scheduled, retrying) is cancelled instead; a ``sending`` one is refused.
+
+    Cancelled, not deleted, so a row that was still to be sent never silently vanishes: its client
+    reads ``cancelled``, not a 404, and deleting it again (it is finished now) removes it. A
+    ``sending`` row raises ``InvalidState``: a worker holds it and would record its outcome on a
+    row that is gone. The row is locked while its status decides, so a claim or a manual retry
+    racing the delete waits and then finds it gone, or cancelled. A row already gone counts as deleted.
+    """
+    with transaction.atomic():
+        locked = Notification.objects.select_for_update().filter(id=notification.id)
+        status = locked.values_list("status", flat=True).first()
+        if status is None or status in TERMINAL_STATUSES:
+            Notification.objects.filter(id=notification.id).delete()  # and its attempts (CASCADE)
+            return "deleted"
+        if status in LIVE_STATUSES:
+            notification_cancel(notification=notification)
+            return "cancelled"
+    raise InvalidState(
+        f"A {status} notification cannot be deleted: a worker is sending it now; try once it has finished."
+    )
