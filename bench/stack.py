@@ -4,8 +4,8 @@ One run gets its own PostgreSQL database (``notifier_bench_<runid>``, migrated w
 ``manage.py migrate``), its own RabbitMQ vhost (``notifier-bench-<runid>``, made with
 ``rabbitmqctl``) and its own Redis key prefix; ``setup_broker`` declares the
 topology before any process starts. ``close()`` stops every process the stack
-started (by its own process group id) and drops the database and the vhost; the
-CLI calls it on success, failure, Ctrl-C and SIGTERM.
+started (each a ``testkit.Proc``: its own process group, and nothing else) and drops
+the database and the vhost; the CLI calls it on success, failure, Ctrl-C and SIGTERM.
 
 Processes are started from the Procfile's own lines (``sh -c "exec <line>"``), so
 the benchmark follows the Procfile when it changes.
@@ -13,11 +13,9 @@ the benchmark follows the Procfile when it changes.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import procstat
+from testkit import ROOT, Proc, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
@@ -42,12 +40,6 @@ HOW_TO_START = {
     "Redis": 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
     "   (or: docker compose up -d redis)",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def procfile() -> dict[str, str]:
@@ -65,43 +57,6 @@ def procfile_default(line_name: str, variable: str) -> str:
     if not match:
         raise RuntimeError(f"Procfile line {line_name!r} has no default for {variable}")
     return match.group(1)
-
-
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)  # what the stack's environment was overridden with
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def pids(self) -> list[int]:
-        return procstat.tree(self.pid) if self.popen.poll() is None else []
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM to the process group this stack made for it, SIGKILL if it lingers."""
-        if self.popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-            self.popen.wait()
 
 
 @dataclass
@@ -234,17 +189,7 @@ class Stack:
     # --- processes -----------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Proc:
-        log = self.workdir / f"{name}.log"
-        popen = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**self.env, **(env or {})},
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        proc = Proc(name, popen, log, dict(env or {}))
+        proc = Proc(name, command, {**self.env, **(env or {})}, self.workdir / f"{name}.log")
         self.procs[name] = proc
         self.started_any = True
         return proc
@@ -264,19 +209,8 @@ class Stack:
             return self.procs["web"]
         self.web_port = free_port()
         proc = self._procfile_line("web", "web", {"PORT": str(self.web_port)})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                raise RuntimeError(f"web exited:\n{proc.tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.web_port), timeout=1) as sock:
-                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                        return proc
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"web did not answer within 60 s:\n{proc.tail()}")
+        proc.wait_for(lambda: _healthy(self.web_port), 60, "did not answer GET /healthz", interval=0.2)
+        return proc
 
     def start_worker(self, app: str = "config", concurrency: int | None = None) -> Proc:
         """The Procfile's worker line; ``app`` other than ``config`` replaces ``-A config``;
@@ -284,19 +218,19 @@ class Stack:
         name = "worker" if app == "config" else f"worker-{app}"
         wanted = str(concurrency or self.worker_concurrency)
         if name in self.procs and self.procs[name].alive():
-            if self.procs[name].env.get("WORKER_CONCURRENCY", self.worker_concurrency) == wanted:
+            if self.procs[name].env["WORKER_CONCURRENCY"] == wanted:
                 return self.procs[name]
             self.stop(name)
         replace = None if app == "config" else ("-A config", f"-A {app}")
         proc = self._procfile_line("worker", name, {"WORKER_CONCURRENCY": wanted}, replace=replace)
-        _wait_log(proc, " ready.", 90)
+        proc.wait_for_log(" ready.", 90)
         return proc
 
     def start_beat(self) -> Proc:
         if "beat" in self.procs and self.procs["beat"].alive():
             return self.procs["beat"]
         proc = self._procfile_line("beat", "beat")
-        _wait_log(proc, "beat: Starting", 60)
+        proc.wait_for_log("beat: Starting", 60)
         return proc
 
     def start_sink(self, latency_ms: float = 0) -> Proc:
@@ -307,16 +241,9 @@ class Stack:
             self.stop("sink")
         proc = self._spawn("sink", [sys.executable, "-m", "bench.sink", "--latency", str(latency_ms)])
         self.sink_latency_ms = latency_ms
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            match = re.search(r"port=(\d+)", proc.tail(200))
-            if match:
-                self.sink_port = int(match.group(1))
-                return proc
-            if not proc.alive():
-                raise RuntimeError(f"sink exited:\n{proc.tail()}")
-            time.sleep(0.05)
-        raise RuntimeError("sink did not start")
+        match = proc.wait_for(lambda: re.search(r"port=(\d+)", proc.text()[-200:]), 20, "did not start", 0.05)
+        self.sink_port = int(match.group(1))
+        return proc
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -409,12 +336,11 @@ def _retry(call, timeout: float = 90.0) -> str | None:
             time.sleep(3)
 
 
-def _wait_log(proc: Proc, text: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in proc.tail(20000):
-            return
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.name} not ready within {timeout} s:\n{proc.tail()}")
+def _healthy(port: int) -> bool:
+    """GET /healthz answers 200: gunicorn listens and a worker serves."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False

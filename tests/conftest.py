@@ -2,10 +2,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from rest_framework.test import APIClient
 from notifications.dispatch import queue_for
 from notifications.models import Priority
 from notifier import registry
+from testkit import Proc, celery_worker_argv, free_port
 from tests import factories
 from tests.sink import Sink
 
@@ -57,13 +54,6 @@ def backlog(empty_queues):
     _purge_delivery_queues()
 
 
-def closed_port() -> int:
-    """A local TCP port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def redis_down(settings):
     """The cache (and REDIS_URL) point at a closed port, as if Redis had stopped.
@@ -71,7 +61,7 @@ def redis_down(settings):
     Changing CACHES through the ``settings`` fixture makes Django drop its cache connections,
     so ``django.core.cache.cache`` is rebuilt from the new settings, and again at teardown.
     """
-    url = f"redis://127.0.0.1:{closed_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there: refused at once
     settings.REDIS_URL = url
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "LOCATION": url},
@@ -132,66 +122,18 @@ def database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
-class WorkerProcess:
-    """``celery -A config worker`` as the Procfile runs it, in its own process group."""
-
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2, args: tuple[str, ...] = ()) -> None:
-        self.log = log
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(concurrency),
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-                *args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if " ready." in self.log.read_text():
-                return
-            if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        raise AssertionError(f"worker not ready within {timeout}s:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
-
-
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
     """Start real worker processes on this run's database and vhost; stopped at teardown."""
-    workers: list[WorkerProcess] = []
+    workers: list[Proc] = []
 
-    def start(*args: str, **overrides: str) -> WorkerProcess:
+    def start(*args: str, **overrides: str) -> Proc:
+        """``celery -A config worker`` as the Procfile runs it, in its own process group; once it is ready."""
         env = {**os.environ, "DATABASE_URL": database_url(), "WEBHOOK_ALLOW_PRIVATE": "true", **overrides}
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log", args=args)
+        name = f"worker-{len(workers)}"
+        worker = Proc(name, celery_worker_argv("test", 2, *args), env, tmp_path / f"{name}.log")
         workers.append(worker)
+        worker.wait_for_log(" ready.")
         return worker
 
     yield start

@@ -13,7 +13,7 @@ import time
 import pytest
 from celery import current_app
 
-from tests.conftest import closed_port
+from testkit import free_port
 from tests.test_settings import start
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def broker_down(monkeypatch):
     conf = current_app.conf
     real_url = conf.broker_url
     saved = conf.broker_url, conf.broker_write_url
-    closed = f"amqp://guest:guest@127.0.0.1:{closed_port()}//"
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}//"  # nothing listens there
     monkeypatch.setenv("CELERY_BROKER_URL", closed)
     conf.broker_url = closed
     conf.broker_write_url = None
@@ -133,7 +133,7 @@ print(response.content.decode())
 
 def test_readyz_names_what_is_down_without_the_error_that_names_hosts_and_users():
     """The probe needs no login: a driver's error text (host, port, user, password) stays in the log."""
-    port = closed_port()
+    port = free_port()  # nothing listens there
     done = start(
         ["-c", READYZ],
         # The real PostgreSQL refuses a role it does not know, and says its name.

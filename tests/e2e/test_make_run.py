@@ -7,18 +7,19 @@ import os
 import re
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.test_processes import free_port, stop
+from testkit import ROOT, Proc, free_port
 
 pytestmark = pytest.mark.worker
+
+T = TypeVar("T")
 
 EMBEDDED_UNSET = (
     "DATABASE_URL",
@@ -34,8 +35,7 @@ EMBEDDED_UNSET = (
 
 @dataclass
 class MakeRun:
-    proc: subprocess.Popen
-    log: Path
+    proc: Proc
     env: dict[str, str]
     port: int
     flower_port: int
@@ -44,9 +44,6 @@ class MakeRun:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def text(self) -> str:
-        return self.log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -61,26 +58,23 @@ def make_run(tmp_path_factory) -> Iterator[MakeRun]:
         NOTIFIER_VAR_DIR=str(tmp_path / "var"),
         NOTIFIER_ENV_FILE=os.devnull,
     )
-    log = tmp_path / "run.log"
-    proc = subprocess.Popen(
-        ["make", "run"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    proc = Proc("make run", ["make", "run"], env, tmp_path / "run.log")
     try:
-        token = _wait_for(lambda: re.search(r"API token \(demo\):\s+(\w+)", log.read_text()), proc, log).group(1)
+        token = _wait_for(proc, lambda: re.search(r"API token \(demo\):\s+(\w+)", proc.text()), "no API token").group(1)
         _wait_for(
+            proc,
             lambda: (
                 _answers(f"http://127.0.0.1:{port}/healthz") and _answers(f"http://127.0.0.1:{flower_port}/healthcheck")
             ),
-            proc,
-            log,
+            "web or flower did not answer",
         )
-        yield MakeRun(proc, log, env, port, flower_port, token)
+        yield MakeRun(proc, env, port, flower_port, token)
     finally:
-        stop(proc)
+        proc.stop()
 
 
 def test_make_run_starts_everything_and_the_readme_curl_line_delivers(make_run):
-    base = make_run.base
+    base, proc = make_run.base, make_run.proc
     headers = {"Authorization": f"Token {make_run.token}"}
     created = httpx.post(
         f"{base}/api/v1/notifications/",
@@ -89,13 +83,13 @@ def test_make_run_starts_everything_and_the_readme_curl_line_delivers(make_run):
     )
     assert created.status_code == 201, created.text
     url = f"{base}/api/v1/notifications/{created.json()['id']}/"
-    _wait_for(lambda: httpx.get(url, headers=headers).json()["status"] == "sent", make_run.proc, make_run.log)
-    assert "hello" in make_run.text()  # the console channel wrote it to the worker log
+    _wait_for(proc, lambda: httpx.get(url, headers=headers).json()["status"] == "sent", "not sent")
+    assert "hello" in proc.text()  # the console channel wrote it to the worker log
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["checks"]["database"] == ready["checks"]["broker"] == "ok"
     admin_css = httpx.get(f"{base}/static/admin/css/base.css")
     assert admin_css.status_code == 200
-    assert "No hostname was supplied" not in make_run.text()
+    assert "No hostname was supplied" not in proc.text()
 
 
 def test_web_and_flower_listen_on_this_machine_only(make_run):
@@ -105,7 +99,7 @@ def test_web_and_flower_listen_on_this_machine_only(make_run):
 
 
 def test_the_demo_password_is_random_printed_and_opens_the_admin(make_run):
-    [password] = re.findall(r"\(user 'demo', password '([^']+)'\)", make_run.text())
+    [password] = re.findall(r"\(user 'demo', password '([^']+)'\)", make_run.proc.text())
 
     assert password != "demo"
     assert len(password) >= 16
@@ -160,13 +154,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait_for(condition, proc: subprocess.Popen, log, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        if proc.poll() is not None:
-            raise AssertionError(f"make run exited {proc.returncode}:\n{log.read_text()[-4000:]}")
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s:\n{log.read_text()[-4000:]}")
+def _wait_for(proc: Proc, condition: Callable[[], T], what: str) -> T:
+    """While ``make run`` runs, until ``condition`` holds (90 s at most: it installs, migrates, starts)."""
+    return proc.wait_for(condition, 90.0, what, interval=0.2)
