@@ -11,14 +11,9 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from tests.failures.conftest import (
-    URL,
-    assert_duplicates_explained,
-    free_port,
-    rabbitmq_stopped,
-    tally,
-    wait_all_sent,
-)
+from testkit import free_port
+from tests.failures.figures import URL, assert_duplicates_explained, tally, wait_all_sent
+from tests.failures.outages import rabbitmq_stopped
 
 pytestmark = pytest.mark.worker
 

@@ -10,15 +10,9 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from tests.failures.conftest import (
-    URL,
-    assert_duplicates_explained,
-    postgres_stopped,
-    tally,
-    wait_all_sent,
-    wait_receipts,
-    wait_until,
-)
+from testkit import wait_until
+from tests.failures.figures import URL, assert_duplicates_explained, tally, wait_all_sent, wait_receipts
+from tests.failures.outages import postgres_stopped
 from tests.sink import Reply
 
 pytestmark = pytest.mark.worker

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from notifications.models import Notification
-from tests.failures.conftest import URL, assert_duplicates_explained, create_burst, receipts_by_id, wait_all_sent
+from tests.failures.figures import URL, assert_duplicates_explained, create_burst, receipts_by_id, wait_all_sent
 from tests.sink import Reply
 
 pytestmark = pytest.mark.worker

@@ -9,16 +9,16 @@ import pytest
 from celery import current_app
 
 from notifications.models import DeliveryAttempt, Notification
-from tests.failures.conftest import (
+from testkit import wait_until
+from tests.failures.figures import (
     accepted,
     assert_duplicates_explained,
     create_burst,
-    queue_depths,
     tally,
     wait_all_sent,
     wait_receipts,
-    wait_until,
 )
+from tests.failures.outages import queue_depths
 from tests.sink import Reply
 
 pytestmark = pytest.mark.worker
