@@ -51,7 +51,7 @@ class TokenOrBearerScheme(OpenApiAuthenticationExtension):
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": 'Your API key as "Token <key>" (python manage.py drf_create_token <username>).',
+                "description": 'Your API key as "Token <key>" (make one with: python manage.py create_client <name>).',
             },
             {"type": "http", "scheme": "bearer", "description": 'The same key as "Bearer <key>".'},
         ]
