@@ -14,13 +14,37 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import report
-from bench.figures import FIGURES, FULL, OTHER_LOAD, QUICK, Bench
+from bench.checks import round_trips, sink_check
+from bench.delivery import fig_concurrency, fig_e2e
+from bench.harness import Bench
+from bench.ingest import fig_bulk, fig_create
+from bench.memory import fig_memory
+from bench.report import Row
+from bench.scale import fig_list, fig_sweep
+from bench.sizes import FULL, QUICK
 from bench.stack import ROOT, ServiceUnavailable, Stack, procfile
 from bench.stats import median
+from bench.timeliness import fig_burst, fig_light
+
+# The figures of issue 4, in the order ``all`` runs them.
+FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
+    "sink": sink_check,
+    "roundtrips": round_trips,
+    "create": fig_create,
+    "bulk": fig_bulk,
+    "e2e": fig_e2e,
+    "concurrency": fig_concurrency,
+    "light": fig_light,
+    "burst": fig_burst,
+    "memory": fig_memory,
+    "sweep": fig_sweep,
+    "list": fig_list,
+}
 
 
 def _interrupt(signum, frame):
@@ -91,7 +115,8 @@ def settings_lines(b: Bench, args: argparse.Namespace) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The options, and the names of the figures to run in their ``all`` order."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("figures", nargs="+", help=f"all, or any of: {', '.join(FIGURES)}")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness in about a minute")
@@ -114,7 +139,81 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in FIGURES]
     if unknown or args.runs < 1:
         parser.error(f"unknown figure(s) {unknown}; choose all or {', '.join(FIGURES)}" if unknown else "--runs ≥ 1")
+    return args, names
 
+
+def run_figure(b: Bench, name: str, retried: list[str]) -> list[Row]:
+    """One figure's rows; a failed figure is run once more (with ``--retries``), from the notes it started with."""
+    for attempt in range(2 if b.retries else 1):
+        b.log(f"figure {name}" + (f" (attempt {attempt + 1})" if attempt else ""))
+        notes = {k: list(v) for k, v in b.notes.items()}
+        other = len(b.other_load)
+        try:
+            return FIGURES[name](b)
+        except (Exception, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) or attempt == 1 or not b.retries:
+                raise
+            reason = (str(exc).strip().splitlines() or [repr(exc)])[-1][:200]
+            b.log(f"figure {name} failed: {reason}; waiting for the servers, then again")
+            traceback.print_exc()
+            retried.append(f"{name} ({reason})")
+            b.notes = notes
+            del b.other_load[other:]
+            b.stack.recover()
+            b.reconnect()
+    return []
+
+
+def meta_lines(b: Bench, retried: list[str], started_at: datetime, elapsed: float, argv: list[str]) -> list[str]:
+    """The run's own facts, above the results: when, how long, how loaded the machine was, what ran again."""
+    meta = [
+        f"- Date: {started_at:%Y-%m-%d %H:%M} UTC; took {elapsed / 60:.1f} min "
+        f"(`python -m bench {shown_command(argv)}`)",
+        f"- Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+    ]
+    if retried or b.retried:
+        meta.append(
+            "- Measurements run again after a failure or a server restart (another user of the machine?): "
+            + "; ".join([*b.retried, *retried])
+        )
+    if b.other_load:
+        meta.append(
+            f'- CPU used by processes outside the benchmark\'s roles ("other" in the notes: other work on '
+            f"the machine, the harness itself) during the measured windows: median {median(b.other_load):.2f}, "
+            f"max {max(b.other_load):.2f} of {os.cpu_count()} cores"
+        )
+    return meta
+
+
+def measure_and_report(
+    b: Bench, args: argparse.Namespace, names: list[str], argv: list[str], started: float, started_at: datetime
+) -> None:
+    """Run the figures and rewrite the report's marked part with them; ``started``: the run's start, before setup."""
+    stack = b.stack
+    b.log(f"stack ready: database {stack.database}, vhost {stack.vhost}, logs {stack.workdir}")
+    rows: list[Row] = []
+    retried: list[str] = []
+    for name in names:
+        rows += run_figure(b, name, retried)
+    elapsed = time.monotonic() - started
+    block = report.render(
+        rows=rows,
+        notes=b.notes,
+        meta=meta_lines(b, retried, started_at, elapsed, argv),
+        versions=versions(b),
+        settings=settings_lines(b, args),
+        label=args.label,
+    )
+    report.write(args.output, block)
+    b.log(f"report written to {args.output} ({elapsed / 60:.1f} min)")
+    print(report.table(rows))
+    missed = [r.figure for r in rows if r.met() is False]
+    if missed:
+        print(f"targets not met: {', '.join(missed)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, names = parse_args(argv)
     # SIGINT too: a shell starts background jobs with SIGINT ignored, and Python keeps that.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
@@ -125,68 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     b = None
     try:
         stack.setup()
-        b = Bench(
-            stack,
-            QUICK if args.quick else FULL,
-            args.runs,
-            beat=args.beat,
-            profile=args.profile,
-            retries=args.retries,
-        )
-        b.log(f"stack ready: database {stack.database}, vhost {stack.vhost}, logs {stack.workdir}")
-        rows = []
-        retried = []
-        for name in names:
-            for attempt in range(2 if args.retries else 1):
-                b.log(f"figure {name}" + (f" (attempt {attempt + 1})" if attempt else ""))
-                notes = {k: list(v) for k, v in b.notes.items()}
-                other = len(OTHER_LOAD)
-                try:
-                    rows += FIGURES[name](b)
-                    break
-                except (Exception, KeyboardInterrupt) as exc:
-                    if isinstance(exc, KeyboardInterrupt) or attempt == 1 or not args.retries:
-                        raise
-                    reason = (str(exc).strip().splitlines() or [repr(exc)])[-1][:200]
-                    b.log(f"figure {name} failed: {reason}; waiting for the servers, then again")
-                    traceback.print_exc()
-                    retried.append(f"{name} ({reason})")
-                    b.notes = notes
-                    del OTHER_LOAD[other:]
-                    stack.recover()
-                    b.reconnect()
-        elapsed = time.monotonic() - started
-        meta = [
-            f"- Date: {started_at:%Y-%m-%d %H:%M} UTC; took {elapsed / 60:.1f} min "
-            f"(`python -m bench {shown_command(sys.argv[1:] if argv is None else argv)}`)",
-            f"- Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        ]
-        if retried or b.retried:
-            meta.append(
-                "- Measurements run again after a failure or a server restart (another user of the machine?): "
-                + "; ".join([*b.retried, *retried])
-            )
-        if OTHER_LOAD:
-            meta.append(
-                f'- CPU used by processes outside the benchmark\'s roles ("other" in the notes: other work on '
-                f"the machine, the harness itself) during the measured windows: median {median(OTHER_LOAD):.2f}, "
-                f"max {max(OTHER_LOAD):.2f} of {os.cpu_count()} cores"
-            )
-        block = report.render(
-            rows=rows,
-            notes=b.notes,
-            meta=meta,
-            versions=versions(b),
-            settings=settings_lines(b, args),
-            label=args.label,
-        )
-        report.write(args.output, block)
-        b.log(f"report written to {args.output} ({elapsed / 60:.1f} min)")
-        print(report.table(rows))
+        sizes = QUICK if args.quick else FULL
+        b = Bench(stack, sizes, args.runs, beat=args.beat, profile=args.profile, retries=args.retries)
+        measure_and_report(b, args, names, sys.argv[1:] if argv is None else argv, started, started_at)
         failed = False
-        missed = [r.figure for r in rows if r.met() is False]
-        if missed:
-            print(f"targets not met: {', '.join(missed)}")
         return 0
     except ServiceUnavailable as exc:
         print(exc, file=sys.stderr)

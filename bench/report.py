@@ -18,6 +18,21 @@ from bench.stats import median
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
+# Row names: the test checks that every one appears in the report.
+ROW_NAMES = (
+    "single create, sustained",
+    "bulk ingest",
+    "end-to-end delivery",
+    "timeliness, light load: p50",
+    "timeliness, light load: p99",
+    "timeliness, burst: p99",
+    "sweep at scale: sweep_missed",
+    "sweep at scale: sweep_stuck",
+    "list at scale: first page",
+    "list at scale: 100th page",
+    "memory of waiting",
+)
+
 SKELETON = f"""# Benchmarks
 
 Produced by the benchmark harness (`make bench`, or `.venv/bin/python -m bench all`; see

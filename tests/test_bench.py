@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from bench.figures import ROW_NAMES
-from bench.report import BEGIN, END
+from bench.report import BEGIN, END, ROW_NAMES
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.worker

@@ -1,0 +1,67 @@
+"""How big each figure's runs are: the full sizes of docs/benchmarks.md, and ``--quick``'s
+tiny ones, which check the harness in minutes and mean nothing as figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    create_levels: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    create_step_s: float = 10.0
+    create_sustain_s: float = 30.0
+    create_floor_s: float = 10.0
+    create_warmup_s: float = 1.0
+    create_clients: int = 64
+    create_p99_ms: float = 50.0
+    bulk_items: int = 1000
+    bulk_requests: int = 20
+    bulk_concurrency: int = 4
+    e2e_count: int = 20_000
+    light_count: int = 200
+    light_span_s: float = 60.0
+    light_lead_s: float = 5.0
+    burst_count: int = 5_000
+    burst_lead_s: float = 15.0
+    scale_rows: int = 1_000_000
+    sweep_passes: int = 5
+    list_page: int = 100
+    list_repeats: int = 10
+    memory_count: int = 100_000
+    memory_settle_s: float = 5.0
+    sink_capacity_s: float = 5.0
+    profile_s: float = 10.0
+    concurrency_levels: tuple[int, ...] = (2, 4, 8, 16)
+    concurrency_latency_ms: float = 50.0
+    concurrency_seconds: float = 10.0
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    create_levels=(1, 4),
+    create_step_s=1.0,
+    create_sustain_s=1.5,
+    create_floor_s=1.0,
+    create_warmup_s=0.3,
+    create_clients=8,
+    bulk_items=100,
+    bulk_requests=3,
+    bulk_concurrency=2,
+    e2e_count=200,
+    light_count=20,
+    light_span_s=2.0,
+    light_lead_s=2.0,
+    burst_count=200,
+    burst_lead_s=3.0,
+    scale_rows=20_000,
+    sweep_passes=2,
+    list_page=100,
+    list_repeats=3,
+    memory_count=1_000,
+    memory_settle_s=1.0,
+    sink_capacity_s=1.0,
+    profile_s=2.0,
+    concurrency_levels=(2, 4),
+    concurrency_seconds=1.0,
+)
