@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import report
+from bench.admin import fig_admin
 from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
 from bench.harness import Bench
@@ -44,6 +45,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "memory": fig_memory,
     "sweep": fig_sweep,
     "list": fig_list,
+    "admin": fig_admin,
 }
 
 

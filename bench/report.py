@@ -31,6 +31,13 @@ ROW_NAMES = (
     "list at scale: first page",
     "list at scale: 100th page",
     "memory of waiting",
+    "admin at scale: changelist",
+    "admin at scale: filter status=failed",
+    "admin at scale: filter channel=webhook",
+    "admin at scale: filter priority=high",
+    "admin at scale: filter failure reason=permanent",
+    "admin at scale: search by id",
+    "admin at scale: search by idempotency key",
 )
 
 SKELETON = f"""# Benchmarks

@@ -28,6 +28,7 @@ class Sizes:
     sweep_passes: int = 5
     list_page: int = 100
     list_repeats: int = 10
+    admin_repeats: int = 10
     memory_count: int = 100_000
     memory_settle_s: float = 5.0
     sink_capacity_s: float = 5.0
@@ -58,6 +59,7 @@ QUICK = Sizes(
     sweep_passes=2,
     list_page=100,
     list_repeats=3,
+    admin_repeats=3,
     memory_count=1_000,
     memory_settle_s=1.0,
     sink_capacity_s=1.0,
