@@ -32,9 +32,6 @@ def pages(row_id: str, key: str) -> dict[str, dict[str, str]]:
     }
 
 
-ROW_NAMES = tuple(f"admin at scale: {name}" for name in pages("", ""))
-
-
 def fig_admin(b: Bench) -> list[Row]:
     seed(b)
     row_id, key = with_keys(b)
