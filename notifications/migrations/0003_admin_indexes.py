@@ -7,6 +7,8 @@ is not atomic: if it stops halfway, drop the index it names as INVALID and migra
 Elsewhere (SQLite, the embedded default) a plain CREATE INDEX, without PostgreSQL's "C" collation.
 """
 
+import django.db.models.deletion
+from django.conf import settings
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 from django.db.migrations.operations import AddIndex
@@ -37,16 +39,34 @@ class AddIndexOnline(AddIndexConcurrently):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("notifications", "0002_encrypt_webhook_secrets")]
+    dependencies = [
+        ("notifications", "0002_encrypt_webhook_secrets"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
 
     operations = [
+        # notification_owner_created serves lookups by owner: the FK's own index is one more write per row.
+        migrations.AlterField(
+            model_name="notification",
+            name="owner",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to=settings.AUTH_USER_MODEL,
+            ),
+        ),
         AddIndexOnline(
             model_name="notification",
             index=models.Index(fields=["-created_at", "-id"], name="notification_created"),
         ),
         AddIndexOnline(
             model_name="notification",
-            index=models.Index(fields=["status", "-created_at", "-id"], name="notification_status_created"),
+            index=models.Index(
+                condition=~models.Q(status="sent"),
+                fields=["status", "-created_at", "-id"],
+                name="notification_status_created",
+            ),
         ),
         AddIndexOnline(
             model_name="notification",
@@ -54,7 +74,11 @@ class Migration(migrations.Migration):
         ),
         AddIndexOnline(
             model_name="notification",
-            index=models.Index(fields=["priority", "-created_at", "-id"], name="notification_priority_created"),
+            index=models.Index(
+                condition=~models.Q(priority="normal"),
+                fields=["priority", "-created_at", "-id"],
+                name="notification_priority_created",
+            ),
         ),
         AddIndexOnline(
             model_name="notification",
