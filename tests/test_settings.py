@@ -57,6 +57,9 @@ MALFORMED = [
     ("NOTIFY_DISPATCH_BATCH", "1.5"),
     ("WEBHOOK_ALLOW_PRIVATE", "maybe"),
     ("WEBHOOK_TIMEOUT", "0"),
+    ("WEBHOOK_PROXY", "socks5://proxy.internal:1080"),
+    ("NOTIFY_ENCRYPTION_KEYS", "not-a-fernet-key"),
+    ("NOTIFY_MAX_CONTENT_BYTES", "0"),
 ]
 
 

@@ -23,7 +23,7 @@ SLACK = 2.5
 
 
 def bound(retries: int) -> int:
-    """Celery's full jitter: the countdown after ``retries`` earlier retries is uniform in [0, bound]."""
+    """The longest wait after ``retries`` earlier retries: each is drawn between half of this and all of it."""
     return min(CAP, BASE * 2**retries)
 
 
