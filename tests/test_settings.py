@@ -17,26 +17,8 @@ PRINT_DATABASE = (
 )
 
 
-def database_options(**env: str) -> object:
-    done = subprocess.run(
-        [sys.executable, "-c", PRINT_DATABASE],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-@pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("true", 5), ("false", None)])
-def test_prepared_statements_can_be_turned_off_for_pgbouncer(value, threshold):
-    env = {} if value is None else {"DATABASE_PREPARED_STATEMENTS": value}
-    assert database_options(**env) == threshold
-
-
 def start(argv: list[str], **env: str) -> subprocess.CompletedProcess:
+    """``python <argv>`` in a fresh process with these variables added to the environment."""
     return subprocess.run(
         [sys.executable, *argv],
         cwd=ROOT,
@@ -46,6 +28,18 @@ def start(argv: list[str], **env: str) -> subprocess.CompletedProcess:
         timeout=60,
         check=False,
     )
+
+
+def database_options(**env: str) -> object:
+    done = start(["-c", PRINT_DATABASE], **env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, 5), ("true", 5), ("false", None)])
+def test_prepared_statements_can_be_turned_off_for_pgbouncer(value, threshold):
+    env = {} if value is None else {"DATABASE_PREPARED_STATEMENTS": value}
+    assert database_options(**env) == threshold
 
 
 MALFORMED = [

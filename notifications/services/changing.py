@@ -38,19 +38,13 @@ def notification_reschedule(*, notification: Notification, changes: dict[str, An
     fields: dict[str, Any] = {key: value for key, value in changes.items() if key in (*CONTENT_FIELDS, "send_at")}
     if "send_at" in fields:
         fields["send_at"] = max(fields["send_at"] or now, now)
-    with transaction.atomic():
-        updated = Notification.objects.filter(id=notification.id, status=Status.SCHEDULED).update(
-            **fields,
-            next_attempt_at=fields.get("send_at", F("send_at")),
-            dispatch_token=uuid.uuid4(),
-            last_enqueued_at=now,
-            updated_at=now,
-        )
-        if not updated:
-            raise InvalidState(f"Only a scheduled notification can be changed; this one is {_status(notification)}.")
-        notification = _refetch(notification)
-        publish_on_commit([dispatch_of(notification)])
-    return notification
+    return _update_and_publish(
+        notification,
+        from_status=Status.SCHEDULED,
+        refusal="Only a scheduled notification can be changed",
+        **fields,
+        next_attempt_at=fields.get("send_at", F("send_at")),
+    )
 
 
 def notification_cancel(*, notification: Notification) -> Notification:
@@ -68,19 +62,27 @@ def notification_cancel(*, notification: Notification) -> Notification:
 
 def notification_retry(*, notification: Notification) -> Notification:
     """``failed`` → ``scheduled``, due now, with a fresh set of ``max_attempts``."""
+    return _update_and_publish(
+        notification,
+        from_status=Status.FAILED,
+        refusal="Only a failed notification can be retried",
+        status=Status.SCHEDULED,
+        attempts=0,
+        failure_reason="",
+        next_attempt_at=timezone.now(),
+    )
+
+
+def _update_and_publish(notification: Notification, *, from_status: str, refusal: str, **fields: Any) -> Notification:
+    """One conditional UPDATE from ``from_status`` with a new dispatch token, and a publish on commit;
+    ``InvalidState`` (``refusal``, and the status the row has now) when the row has moved on."""
     now = timezone.now()
     with transaction.atomic():
-        updated = Notification.objects.filter(id=notification.id, status=Status.FAILED).update(
-            status=Status.SCHEDULED,
-            attempts=0,
-            failure_reason="",
-            next_attempt_at=now,
-            dispatch_token=uuid.uuid4(),
-            last_enqueued_at=now,
-            updated_at=now,
+        updated = Notification.objects.filter(id=notification.id, status=from_status).update(
+            **fields, dispatch_token=uuid.uuid4(), last_enqueued_at=now, updated_at=now
         )
         if not updated:
-            raise InvalidState(f"Only a failed notification can be retried; this one is {_status(notification)}.")
+            raise InvalidState(f"{refusal}; this one is {_status(notification)}.")
         notification = _refetch(notification)
         publish_on_commit([dispatch_of(notification)])
     return notification
