@@ -108,3 +108,14 @@ def test_one_rows_error_does_not_stop_the_rest_of_its_batch(make_notification, s
     statuses = dict(Notification.objects.values_list("id", "status"))
     assert (statuses[first.id], statuses[last.id]) == ("sent", "sent")
     assert statuses[broken.id] == "sending"  # its lease runs out and the stuck-sweep takes it
+
+
+def test_a_huge_header_in_the_answer_is_a_transient_error_not_a_broken_worker(due, sink):
+    sink.then(Reply(200, headers={"X-Padding": "p" * 200_000}))
+    row = due()
+    with pytest.raises(services.DeliveryDeferred):
+        deliver(row)
+    row.refresh_from_db()
+    assert row.status == "retrying"
+    assert row.last_error.startswith("connection error")
+    assert len(row.last_error) <= services.recording.MAX_ERROR_CHARS
