@@ -1,4 +1,20 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _codepoint_order(left: str, right: str) -> int:
+    return (left > right) - (left < right)
+
+
+def _sqlite_c_collation(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """SQLite has no "C" collation, which the recipient-prefix index names (PostgreSQL's byte
+    order, so a prefix search can use it). SQLite rebuilds a table, indexes included, whenever
+    a migration alters it, so the embedded default needs one: code-point order is UTF-8's byte
+    order, which is what "C" means there."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_collation("C", _codepoint_order)
 
 
 class NotificationsConfig(AppConfig):
@@ -13,3 +29,4 @@ class NotificationsConfig(AppConfig):
 
         conf.check()
         registry.check_settings()
+        connection_created.connect(_sqlite_c_collation, dispatch_uid="notifications-sqlite-c-collation")

@@ -39,6 +39,18 @@ class Priority(models.TextChoices):
     LOW = "low"
 
 
+class DeliveryStatus(models.TextChoices):
+    """What a provider later reported about a sent notification (``status`` is what this
+    service did; this is what happened after)."""
+
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    OPENED = "opened"
+    CLICKED = "clicked"
+
+
 class FailureReason(models.TextChoices):
     """Why a row ended ``failed``: the dead-letter list's categories."""
 
@@ -80,6 +92,11 @@ class Notification(models.Model):
     failure_reason = models.CharField(max_length=16, choices=FailureReason.choices, blank=True, default="")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    # The service that took it (twilio, fcm, expo, smtp, …): for email, the fallback's name
+    # when the fallback sent it.
+    provider = models.CharField(max_length=32, blank=True, default="")
+    # The provider's latest report (ProviderEvent): null until one arrives. Never moves status.
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, null=True, blank=True)  # noqa: DJ001
 
     # A message carries the token it was published with; reschedule and manual
     # retry change it, so messages published before are ignored by the claim.
@@ -167,6 +184,7 @@ class DeliveryAttempt(models.Model):
     finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     error = models.TextField(blank=True, default="")
+    provider = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ("notification", "number")
@@ -193,3 +211,44 @@ class WebhookSecret(models.Model):
 
     def __str__(self) -> str:
         return f"signing secret of {self.owner}"
+
+
+class ProviderEvent(models.Model):
+    """One report from a provider about a notification it took (a status callback, a tracking
+    webhook, a push receipt). Unique on (provider, provider_event_id): the same report twice is
+    stored once."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="provider_events")
+    provider = models.CharField(max_length=32)
+    provider_event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, choices=DeliveryStatus.choices)
+    occurred_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("notification", "occurred_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("provider", "provider_event_id"), name="provider_event_uniq"),
+        ]
+        indexes = [models.Index(fields=("notification", "occurred_at"), name="provider_event_notification")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} for {self.notification_id}"
+
+
+class DeadPushToken(models.Model):
+    """A push token a push service called dead (FCM UNREGISTERED, Expo DeviceNotRegistered), per
+    client: kept so the client can learn of it, and so recipient profiles can drop it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dead_push_tokens")
+    token = models.CharField(max_length=512)  # push validate_recipient refuses longer ones
+    provider = models.CharField(max_length=32)
+    notification = models.ForeignKey(Notification, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("owner", "token"), name="dead_push_token_uniq")]
+
+    def __str__(self) -> str:
+        return f"dead {self.provider} token of {self.owner}"

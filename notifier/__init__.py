@@ -7,15 +7,17 @@ raises :class:`TransientError` / :class:`PermanentError`.
 
 __version__ = "0.1.0"  # before the imports: the registry reads it for the User-Agent
 
-from notifier.base import Message, Provider, Receipt
-from notifier.errors import DeliveryError, PermanentError, TransientError, UnknownChannel
+from notifier.base import Message, Provider, ProviderBase, Receipt
+from notifier.errors import DeadToken, DeliveryError, PermanentError, TransientError, UnknownChannel
 from notifier.registry import channel_names, get_provider
 
 __all__ = [
+    "DeadToken",
     "DeliveryError",
     "Message",
     "PermanentError",
     "Provider",
+    "ProviderBase",
     "Receipt",
     "TransientError",
     "UnknownChannel",

@@ -24,9 +24,12 @@ class Message:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A successful send; ``provider_message_id`` when the provider gives one."""
+    """A successful send: ``provider_message_id`` when the provider gives one, and
+    ``provider``, the service that took it (``twilio``, ``fcm``, ``smtp``, …; for email
+    the fallback's name when the fallback sent it)."""
 
     provider_message_id: str = ""
+    provider: str = ""
 
 
 class Provider(Protocol):
@@ -38,4 +41,17 @@ class Provider(Protocol):
         """Return the normalised recipient, or raise ``ValueError`` with a reason."""
         ...
 
+    def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
+        """Raise ``ValueError(reason, field)`` when this channel cannot carry the content (e.g.
+        ``ValueError("At most 1,600 characters.", "body")`` for an SMS), so the API refuses it
+        at create with a 400 naming the field."""
+        ...
+
     def send(self, message: Message) -> Receipt: ...
+
+
+class ProviderBase:
+    """Defaults for the optional parts of :class:`Provider`."""
+
+    def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
+        return None

@@ -8,7 +8,7 @@ is cut at ``MAX_LOGGED`` characters (a 9 MB body is not one log line).
 import json
 import logging
 
-from notifier.base import Message, Receipt
+from notifier.base import Message, ProviderBase, Receipt
 
 logger = logging.getLogger("notifier.console")
 
@@ -30,7 +30,7 @@ def _content(message: Message) -> str:
     return f"{content[:MAX_LOGGED]}… (cut; {len(content)} characters in all)"
 
 
-class ConsoleProvider:
+class ConsoleProvider(ProviderBase):
     name = "console"
 
     def validate_recipient(self, recipient: str) -> str:

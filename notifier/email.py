@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 
-from notifier.base import Message, Receipt
+from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import DeliveryError, PermanentError, TransientError, status_error
 
 
@@ -54,7 +54,7 @@ def _esp_error(exc: AnymailAPIError) -> DeliveryError:
     return status_error(exc.status_code, f"ESP HTTP {exc.status_code}: {detail}", retry_after=retry_after)
 
 
-class EmailProvider:
+class EmailProvider(ProviderBase):
     name = "email"
 
     def __init__(self, *, from_email: str) -> None:

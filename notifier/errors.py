@@ -11,7 +11,9 @@ TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 class DeliveryError(Exception):
-    """A send that did not succeed."""
+    """A send that did not succeed; ``provider`` names the service that said so, when known."""
+
+    provider: str = ""
 
 
 class TransientError(DeliveryError):
@@ -27,6 +29,16 @@ class TransientError(DeliveryError):
 
 class PermanentError(DeliveryError):
     """Retrying cannot help: other 4xx, SMTP 5xx, a refused private address."""
+
+
+class DeadToken(PermanentError):
+    """A push token the push service says will never work again (FCM ``UNREGISTERED``, Expo
+    ``DeviceNotRegistered``): the send failed for good, and the token should be forgotten."""
+
+    def __init__(self, message: str, *, token: str, provider: str) -> None:
+        super().__init__(message)
+        self.token = token
+        self.provider = provider
 
 
 class UnknownChannel(PermanentError):

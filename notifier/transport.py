@@ -209,3 +209,15 @@ def webhook_client(
         backend=backend, ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True), proxy=proxy
     )
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)
+
+
+def api_client(*, timeout: float, ssl_context: ssl.SSLContext | None = None) -> httpx.Client:
+    """The client a provider's API keeps for its process: the same per-call deadline as
+    webhooks, no address guard (a provider's base URL is the operator's, and may be a
+    private address), and nothing taken from the environment."""
+    transport = _Transport(
+        backend=GuardedBackend(guard=False),
+        ssl_context=ssl_context or httpx.create_ssl_context(trust_env=True),
+        proxy="",
+    )
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)

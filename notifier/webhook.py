@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks import Webhook
 
-from notifier.base import Message, Receipt
+from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import PermanentError, TransientError, status_error
 from notifier.netguard import ForbiddenAddress, Unresolvable, check_host_spelling
 from notifier.transport import deadline, webhook_client
@@ -77,7 +77,7 @@ def sign(message_id: str, body: str, secrets: tuple[str, ...], now: datetime) ->
     return " ".join(Webhook(secret).sign(message_id, now, body) for secret in secrets)
 
 
-class WebhookProvider:
+class WebhookProvider(ProviderBase):
     name = "webhook"
 
     def __init__(

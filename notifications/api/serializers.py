@@ -45,6 +45,7 @@ class NotificationSerializer(serializers.ModelSerializer):
             "attempts",
             "last_error",
             "failure_reason",
+            "delivery_status",
             "next_attempt_at",
             "sent_at",
             "cancelled_at",
@@ -117,6 +118,17 @@ class NotificationContentSerializer(serializers.Serializer):
         except ValueError as exc:
             raise serializers.ValidationError({"recipient": [str(exc)]}) from exc
 
+    def _check_channel_content(self, attrs: dict[str, Any], channel: str) -> None:
+        """What this channel can carry (an SMS body's length, …), as the row would hold it."""
+        content = {field: attrs.get(field, getattr(self.instance, field, None)) for field in CONTENT_FIELDS}
+        try:
+            notifier.get_provider(channel).validate_content(
+                subject=content["subject"] or "", body=content["body"] or "", payload=content["payload"]
+            )
+        except ValueError as exc:
+            field = exc.args[1] if len(exc.args) > 1 else "body"
+            raise serializers.ValidationError({field: [str(exc.args[0])]}) from exc
+
     def _check_content_size(self, attrs: dict[str, Any]) -> None:
         """At most ``NOTIFY_MAX_CONTENT_BYTES`` of subject, body and payload together, as the row
         would store them (on PATCH, the stored fields with the changed ones); the error names the
@@ -138,6 +150,7 @@ class NotificationCreateSerializer(NotificationContentSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._check_recipient(attrs, attrs["channel"])
+        self._check_channel_content(attrs, attrs["channel"])
         self._check_content_size(attrs)
         attrs.setdefault("max_attempts", conf.max_attempts())
         return attrs
@@ -153,6 +166,7 @@ class NotificationUpdateSerializer(NotificationContentSerializer):
         if not attrs:
             raise serializers.ValidationError("Give at least one field to change.")
         self._check_recipient(attrs, attrs.get("channel", self.instance.channel))
+        self._check_channel_content(attrs, attrs.get("channel", self.instance.channel))
         self._check_content_size(attrs)
         return attrs
 

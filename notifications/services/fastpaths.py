@@ -167,7 +167,7 @@ def _finish_in_one_statement(
         field = model.get_field(name)
         sets.append(f"{connection.ops.quote_name(field.column)} = %s")
         params.append(field.get_db_prep_value(value, connection))
-    columns = ("notification_id", "number", "started_at", "finished_at", "outcome", "error")
+    columns = ("notification_id", "number", "started_at", "finished_at", "outcome", "error", "provider")
     values = [attempts.get_field(name).get_db_prep_value(getattr(attempt, name), connection) for name in columns[1:]]
     sql = (
         f"WITH held AS (UPDATE {model.db_table} SET {', '.join(sets)} "  # noqa: S608

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 import notifier
 from notifications import conf
-from notifications.models import DeliveryAttempt, FailureReason, Notification, Outcome, Status
+from notifications.models import DeadPushToken, DeliveryAttempt, FailureReason, Notification, Outcome, Status
 from notifications.services.fastpaths import finish_attempt
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # message id (the column's own limit).
 MAX_ERROR_CHARS = 2000
 MAX_PROVIDER_MESSAGE_ID_CHARS = 255
+PROVIDER_NAME_CHARS = 32
+DEAD_TOKEN_CHARS = 512
 # Between tries of an outcome write that failed with the database unreachable.
 OUTCOME_WRITE_PAUSES = (0.2, 0.5, 1.0, 2.0)
 
@@ -56,13 +58,14 @@ class DeliveryResult:
 
 
 def record_success(notification: Notification, *, started_at: datetime, receipt: notifier.Receipt) -> DeliveryResult:
-    """The send succeeded: ``sent``, with the provider's message id."""
+    """The send succeeded: ``sent``, with the provider's message id and name."""
     record_attempt(
         notification,
         started_at=started_at,
         outcome=Outcome.SENT,
         status=Status.SENT,
         provider_message_id=receipt.provider_message_id,
+        provider=receipt.provider,
     )
     return DeliveryResult(notification.id, Status.SENT)
 
@@ -72,7 +75,9 @@ def record_failure(notification: Notification, *, started_at: datetime, exc: Exc
     attempts run out; otherwise ``retrying``, and ``DeliveryDeferred`` is raised for the task
     to publish the retry. Anything that is not a ``DeliveryError`` is a provider's bug:
     retried like a transient error, never dropped. ``None`` when the lease was lost meanwhile.
+    A dead push token is remembered for the client (``DeadPushToken``).
     """
+    provider = getattr(exc, "provider", "")
     if isinstance(exc, notifier.PermanentError):
         record_attempt(
             notification,
@@ -81,7 +86,10 @@ def record_failure(notification: Notification, *, started_at: datetime, exc: Exc
             error=str(exc),
             status=Status.FAILED,
             failure_reason=FailureReason.PERMANENT,
+            provider=provider,
         )
+        if isinstance(exc, notifier.DeadToken):
+            _remember_dead_token(notification, exc)
         return DeliveryResult(notification.id, Status.FAILED)
     error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
     if notification.attempts >= notification.max_attempts:
@@ -92,10 +100,16 @@ def record_failure(notification: Notification, *, started_at: datetime, exc: Exc
             error=error,
             status=Status.FAILED,
             failure_reason=FailureReason.EXHAUSTED,
+            provider=provider,
         )
         return DeliveryResult(notification.id, Status.FAILED)
     if not record_attempt(
-        notification, started_at=started_at, outcome=Outcome.TRANSIENT, error=error, status=Status.RETRYING
+        notification,
+        started_at=started_at,
+        outcome=Outcome.TRANSIENT,
+        error=error,
+        status=Status.RETRYING,
+        provider=provider,
     ):
         return None
     retry_after = getattr(exc, "retry_after", None)
@@ -115,6 +129,7 @@ def record_attempt(
     error: str = "",
     failure_reason: str = "",
     provider_message_id: str = "",
+    provider: str = "",
 ) -> bool:
     """Record an attempt's end, if our claim still holds (the stuck-sweep may have taken over).
 
@@ -133,6 +148,9 @@ def record_attempt(
     if status == Status.RETRYING:
         # Provisional: the retry's exact time is written once its countdown is drawn.
         fields.update(next_attempt_at=now, last_enqueued_at=now)
+    provider = storable(provider, PROVIDER_NAME_CHARS)
+    if provider:
+        fields["provider"] = provider
     attempt = DeliveryAttempt(
         notification_id=notification.id,
         number=notification.attempts_total,
@@ -140,6 +158,7 @@ def record_attempt(
         finished_at=now,
         outcome=outcome,
         error=error,
+        provider=provider,
     )
     held = _write_outcome(notification, fields, attempt)
     if not held:
@@ -185,3 +204,13 @@ def _write_outcome(notification: Notification, fields: dict[str, Any], attempt: 
 
 
 _UNSTORABLE = "(the answer could not be stored)"
+
+
+def _remember_dead_token(notification: Notification, exc: notifier.DeadToken) -> None:
+    """Once recipients hold push tokens, this is where the profile drops it; until then the
+    client's dead tokens are kept, one row each."""
+    DeadPushToken.objects.get_or_create(
+        owner_id=notification.owner_id,
+        token=storable(exc.token, DEAD_TOKEN_CHARS),
+        defaults={"provider": storable(exc.provider, PROVIDER_NAME_CHARS), "notification": notification},
+    )
