@@ -289,6 +289,8 @@ NOTIFY_SWEEP_GRACE = env.int("NOTIFY_SWEEP_GRACE", default=30)
 NOTIFY_SWEEP_BATCH = env.int("NOTIFY_SWEEP_BATCH", default=500)
 NOTIFY_DISPATCH_BATCH = env.int("NOTIFY_DISPATCH_BATCH", default=50)
 NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=30)
+# The service's public base URL (https://notify.example.com): provider callbacks are built on it.
+NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
 # Fernet keys for secrets at rest, newest first; empty: one derived from SECRET_KEY.
 NOTIFY_ENCRYPTION_KEYS = env.list("NOTIFY_ENCRYPTION_KEYS", default=[])
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)

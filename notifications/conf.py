@@ -67,6 +67,12 @@ def dispatch_batch() -> int:
     return settings.NOTIFY_DISPATCH_BATCH
 
 
+def public_url() -> str:
+    """``NOTIFY_PUBLIC_URL`` without a trailing slash: the service's own base URL, for the
+    callback URLs providers are given. Empty: no callbacks are asked for."""
+    return settings.NOTIFY_PUBLIC_URL.rstrip("/")
+
+
 def retention() -> timedelta | None:
     """How long terminal notifications are kept; ``None`` keeps them for ever."""
     days = settings.NOTIFY_RETENTION_DAYS

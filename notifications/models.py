@@ -164,6 +164,12 @@ class Notification(models.Model):
                 name="notification_idempotency_key",
             ),
             models.Index(RECIPIENT_PREFIX, name="notification_recipient_prefix"),
+            # A provider's report names its own message id.
+            models.Index(
+                fields=("provider_message_id",),
+                condition=~Q(provider_message_id=""),
+                name="notification_provider_msg",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,9 @@ class Message:
     body: str = ""
     payload: Any = None
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Where the provider should report what happens next (a status callback), when the
+    # service has a public URL (NOTIFY_PUBLIC_URL) and the provider a ``callback_path``.
+    callback_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Provider(Protocol):
 
 class ProviderBase:
     """Defaults for the optional parts of :class:`Provider`."""
+
+    # The path under NOTIFY_PUBLIC_URL where this provider's status callbacks arrive, if any.
+    callback_path: ClassVar[str] = ""
 
     def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
         return None

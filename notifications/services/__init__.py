@@ -6,6 +6,7 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``delivering``: claim → send → record, for one row and for a batch; the retry policy.
 - ``recording``: an attempt's outcome, written only while the claim holds.
 - ``sweeping``: the missed- and stuck-sweeps, and retention.
+- ``reporting``: what a provider reports after a send (``delivery_status``).
 - ``signing``: each client's webhook signing secret.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
@@ -46,6 +47,7 @@ from notifications.services.recording import (
     record_success,
     storable,
 )
+from notifications.services.reporting import provider_event_record
 from notifications.services.signing import (
     webhook_secret_get_or_create,
     webhook_secret_rotate,
@@ -70,6 +72,7 @@ __all__ = [
     "notification_retry",
     "notification_schedule_retry",
     "notifications_purge",
+    "provider_event_record",
     "record_attempt",
     "record_failure",
     "record_success",

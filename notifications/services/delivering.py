@@ -71,7 +71,7 @@ def notification_deliver(
     started_at = timezone.now()
     try:
         provider = notifier.get_provider(notification.channel)
-        receipt = provider.send(_message_for(notification, signing_cache))
+        receipt = provider.send(_message_for(notification, provider, signing_cache))
     except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
         return record_failure(notification, started_at=started_at, exc=exc)
     return record_success(notification, started_at=started_at, receipt=receipt)
@@ -105,7 +105,9 @@ def _wait_if_early(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUI
     return False
 
 
-def _message_for(notification: Notification, signing_cache: SigningCache | None = None) -> notifier.Message:
+def _message_for(
+    notification: Notification, provider: notifier.Provider, signing_cache: SigningCache | None = None
+) -> notifier.Message:
     signing: tuple[str, ...] = ()
     if notification.channel == "webhook":
         cache = {} if signing_cache is None else signing_cache
@@ -120,7 +122,13 @@ def _message_for(notification: Notification, signing_cache: SigningCache | None 
         body=notification.body,
         payload=notification.payload,
         signing_secrets=signing,
+        callback_url=_callback_url(provider),
     )
+
+
+def _callback_url(provider: notifier.Provider) -> str:
+    path = getattr(provider, "callback_path", "")
+    return conf.public_url() + path if path and conf.public_url() else ""
 
 
 def retry_window(attempts: int) -> tuple[int, int]:

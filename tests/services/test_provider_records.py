@@ -84,3 +84,44 @@ def test_delivery_status_is_null_until_a_provider_reports(alice):
     response = alice.post(URL, {"channel": "console", "recipient": "ops"})
     assert response.status_code == 201
     assert response.json()["delivery_status"] is None
+
+
+def report(row: Notification, event_id: str, type: str, minutes: int, **overrides):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    values = {
+        "provider": "twilio",
+        "channel": "sms",
+        "provider_message_id": "SM1",
+        "provider_event_id": event_id,
+        "type": type,
+        "occurred_at": timezone.now() + timedelta(minutes=minutes),
+        "detail": {"raw": event_id},
+        **overrides,
+    }
+    return services.provider_event_record(**values)
+
+
+def test_a_report_is_stored_once_and_delivery_status_follows_the_latest(make_notification):
+    row = make_notification(
+        channel="sms", recipient="+14155550100", status="sent", provider="twilio", provider_message_id="SM1"
+    )
+    assert report(row, "e2", "opened", 2) is not None
+    assert report(row, "e1", "delivered", 1) is not None  # arrives later, happened earlier
+    assert report(row, "e1", "delivered", 1) is None  # the same report again
+    row.refresh_from_db()
+    assert (row.status, row.delivery_status) == ("sent", "opened")
+    assert list(row.provider_events.values_list("type", flat=True)) == ["delivered", "opened"]
+
+
+def test_a_report_for_another_provider_or_channel_changes_nothing(make_notification):
+    row = make_notification(
+        channel="sms", recipient="+1415555", status="sent", provider="twilio", provider_message_id="SM1"
+    )
+    assert report(row, "e1", "delivered", 0, provider="postmark") is None
+    assert report(row, "e2", "delivered", 0, channel="email") is None
+    assert report(row, "e3", "delivered", 0, provider_message_id="SM-unknown") is None
+    row.refresh_from_db()
+    assert row.delivery_status is None
