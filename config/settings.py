@@ -296,6 +296,7 @@ NOTIFY_ENCRYPTION_KEYS = env.list("NOTIFY_ENCRYPTION_KEYS", default=[])
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_PROXY = env.str("WEBHOOK_PROXY", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 
 # --- Celery ------------------------------------------------------------------
 
