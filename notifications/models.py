@@ -164,6 +164,18 @@ class Notification(models.Model):
                 name="notification_idempotency_key",
             ),
             models.Index(RECIPIENT_PREFIX, name="notification_recipient_prefix"),
+            # The admin's provider and delivery-status filters. Rows no provider took, and rows no
+            # report reached, are left out. The first also lists the providers (selectors.provider_names).
+            models.Index(
+                fields=("provider", "-created_at", "-id"),
+                condition=~Q(provider=""),
+                name="notification_provider_created",
+            ),
+            models.Index(
+                fields=("delivery_status", "-created_at", "-id"),
+                condition=Q(delivery_status__isnull=False),
+                name="notification_delivery_created",
+            ),
             # A provider's report names its own message id.
             models.Index(
                 fields=("provider_message_id",),
