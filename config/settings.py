@@ -275,6 +275,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the one choice set two fields use: delivery_status and a provider report's type.
+    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "notifications.models.DeliveryStatus"},
 }
 
 # --- Notifications (read through notifications/conf.py, checked there at start) --

@@ -17,7 +17,7 @@ from notifications.api.fields import (
     PayloadField,
     no_line_breaks,
 )
-from notifications.models import DeliveryAttempt, Notification, Priority
+from notifications.models import DeliveryAttempt, Notification, Priority, ProviderEvent
 
 # What NOTIFY_MAX_CONTENT_BYTES measures, as stored.
 CONTENT_FIELDS = ("subject", "body", "payload")
@@ -184,6 +184,34 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
         model = DeliveryAttempt
         fields = ("number", "started_at", "finished_at", "outcome", "error")
         read_only_fields = fields
+
+
+class ProviderEventSerializer(serializers.ModelSerializer):
+    """One report of a provider about a notification (``delivery_status`` is the latest's type)."""
+
+    detail = serializers.DictField(
+        read_only=True, help_text='What the provider said, e.g. {"status": "undelivered", "error_code": "30003"}.'
+    )
+
+    class Meta:
+        model = ProviderEvent
+        fields = ("type", "provider", "occurred_at", "detail")
+        read_only_fields = fields
+
+
+class TwilioStatusCallbackSerializer(serializers.Serializer):
+    """The fields of Twilio's message status callback that are read, by Twilio's names; Twilio
+    sends more, and the signature covers them all."""
+
+    MessageSid = serializers.CharField(max_length=64)
+    MessageStatus = serializers.CharField(max_length=32)
+    ErrorCode = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+class CallbackResultSerializer(serializers.Serializer):
+    stored = serializers.BooleanField(
+        help_text="false for a report already stored, of a status that is not kept, or naming no notification."
+    )
 
 
 class WebhookSecretSerializer(serializers.Serializer):

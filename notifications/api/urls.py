@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from notifications.api.callbacks import TwilioStatusCallbackView
 from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
 
 router = DefaultRouter()
@@ -9,5 +10,6 @@ router.register("notifications", NotificationViewSet, basename="notification")
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),
     path("webhook-secret/rotate/", WebhookSecretRotateView.as_view(), name="webhook-secret-rotate"),
+    path("callbacks/twilio/", TwilioStatusCallbackView.as_view(), name="twilio-callback"),
     *router.urls,
 ]

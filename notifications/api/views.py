@@ -22,6 +22,7 @@ from notifications.api.serializers import (
     NotificationCreateSerializer,
     NotificationSerializer,
     NotificationUpdateSerializer,
+    ProviderEventSerializer,
     WebhookSecretRotateSerializer,
     WebhookSecretSerializer,
 )
@@ -115,6 +116,7 @@ class NotificationViewSet(viewsets.GenericViewSet):
             "bulk": BulkCreateSerializer,
             "partial_update": NotificationUpdateSerializer,
             "attempts": DeliveryAttemptSerializer,
+            "events": ProviderEventSerializer,
         }.get(self.action, NotificationSerializer)
 
     def get_object(self) -> Notification:
@@ -226,6 +228,15 @@ class NotificationViewSet(viewsets.GenericViewSet):
     def attempts(self, request: Request, pk: str) -> Response:
         attempts = selectors.attempt_list(notification=self.get_object())
         return Response(DeliveryAttemptSerializer(attempts, many=True).data)
+
+    @extend_schema(
+        summary="What the provider reported, oldest first",
+        responses={200: ProviderEventSerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def events(self, request: Request, pk: str) -> Response:
+        events = selectors.provider_event_list(notification=self.get_object())
+        return Response(ProviderEventSerializer(events, many=True).data)
 
 
 def _with_idempotency_header(request: Request):
