@@ -1,4 +1,5 @@
-"""Operators' view: every notification, its attempts, and the cancel / retry-now / delete actions.
+"""Operators' view: every notification, its attempts and provider reports, and the cancel /
+retry-now / delete actions.
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -26,9 +27,16 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 import notifier
-from notifications import services
+from notifications import selectors, services
 from notifications.exceptions import InvalidState
-from notifications.models import RECIPIENT_PREFIX, DeliveryAttempt, Notification, WebhookSecret
+from notifications.models import (
+    RECIPIENT_PREFIX,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Notification,
+    ProviderEvent,
+    WebhookSecret,
+)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -38,6 +46,24 @@ class DeliveryAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ("number",)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ProviderEventInline(admin.TabularInline):
+    """What the provider reported after the send, oldest first: read-only, as the attempts."""
+
+    model = ProviderEvent
+    verbose_name = "provider report"
+    fields = ("occurred_at", "provider", "type", "detail", "provider_event_id")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("occurred_at", "id")
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -57,6 +83,33 @@ class ChannelFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
         return queryset.filter(channel=self.value()) if self.value() else queryset
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    """The providers that took a notification, listed through their index one name at a time
+    (``selectors.provider_names``): never a ``SELECT DISTINCT provider`` over every row."""
+
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, name) for name in selectors.provider_names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
+class DeliveryStatusFilter(admin.SimpleListFilter):
+    """What the provider last reported, from the fixed choices (never read from the rows)."""
+
+    title = "delivery status"
+    parameter_name = "delivery_status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(DeliveryStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+        return queryset.filter(delivery_status=self.value()) if self.value() else queryset
 
 
 class EstimatedCountPaginator(Paginator):
@@ -108,12 +161,12 @@ class NotificationAdmin(admin.ModelAdmin):
         "attempts",
         "failure_reason",
     )
-    list_filter = ("status", ChannelFilter, "priority", "failure_reason")
+    list_filter = ("status", ChannelFilter, "priority", "failure_reason", ProviderFilter, DeliveryStatusFilter)
     # What ``get_search_results`` matches, in Django's notation (= exact, ^ start); it shows the search box.
     search_fields = ("=id", "^idempotency_key", "^recipient")
     search_help_text = "An id, or the start of an idempotency key or of a recipient (case-sensitive)."
     list_select_related = ("owner",)
-    inlines = (DeliveryAttemptInline,)
+    inlines = (DeliveryAttemptInline, ProviderEventInline)
     actions = ("cancel", "retry_now", "delete_selected")
     readonly_fields = tuple(field.name for field in Notification._meta.fields)
     show_full_result_count = False  # COUNT(*) over millions of rows on every page is not worth it
