@@ -1,23 +1,41 @@
-"""``email``: Django's email API, so ``EMAIL_URL``/``EMAIL_BACKEND`` pick SMTP or an ESP.
+"""``email``: Django's email API, so ``EMAIL_URL``/``EMAIL_BACKEND`` pick SMTP or an ESP,
+and an optional SMTP fallback (``EMAIL_FALLBACK_URL``) takes what the primary cannot.
 
 SMTP 4xx and connection errors are transient; 5xx are permanent. django-anymail
 errors are classed by the ESP's HTTP status the same way webhooks are (429 and 5xx
 transient, with the ESP's ``Retry-After``; other answers permanent), an ESP not
 reached (refused, timed out) is transient, and recipients the ESP rejects are
 permanent.
+
+A receipt names the service that took the email: the ESP (anymail's ``esp_name``,
+lowercased, spaces as ``_``: ``postmark``, ``sendgrid``, ``amazon_ses``), else the
+backend's module (``smtp``, ``console``, ``locmem``), or ``smtp-fallback``. Its message
+id is the ESP's, or for any other backend the ``Message-ID`` this provider sets.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
+from collections.abc import Callable
+from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import DeliveryError, PermanentError, TransientError, status_error
+
+FALLBACK_NAME = "smtp-fallback"
+
+
+def esp_provider_name(esp_name: str) -> str:
+    """The ``provider`` an ESP's sends and tracking reports are stored under: the send path
+    and the tracking webhook must spell it alike, or a report never finds its notification."""
+    return re.sub(r"\W+", "_", esp_name.strip().lower())
 
 
 def _smtp_code_error(code: int, detail: str) -> DeliveryError:
@@ -54,11 +72,41 @@ def _esp_error(exc: AnymailAPIError) -> DeliveryError:
     return status_error(exc.status_code, f"ESP HTTP {exc.status_code}: {detail}", retry_after=retry_after)
 
 
+def _backend_name(connection: BaseEmailBackend) -> str:
+    esp_name = getattr(type(connection), "esp_name", None)
+    if isinstance(esp_name, str):
+        return esp_provider_name(esp_name)
+    return type(connection).__module__.rsplit(".", 1)[-1]
+
+
+def _always_available() -> bool:
+    return True
+
+
 class EmailProvider(ProviderBase):
+    """Sends through the configured backend; with ``fallback`` (the keyword arguments of an
+    SMTP ``get_connection``, parsed from ``EMAIL_FALLBACK_URL``), a transient primary failure
+    is sent through the fallback on the same attempt.
+
+    ``primary_available`` is the circuit breaker's seam: a callable asked before each send,
+    and when it answers False (the primary's breaker is open) and a fallback is set, the
+    primary is skipped and the fallback sends. It answers True until the breakers use it
+    (assign ``provider.primary_available`` or pass it here). Without a fallback it is not asked:
+    the breaker then defers the send itself.
+    """
+
     name = "email"
 
-    def __init__(self, *, from_email: str) -> None:
+    def __init__(
+        self,
+        *,
+        from_email: str,
+        fallback: dict[str, Any] | None = None,
+        primary_available: Callable[[], bool] = _always_available,
+    ) -> None:
         self.from_email = from_email
+        self.fallback = fallback
+        self.primary_available = primary_available
 
     def validate_recipient(self, recipient: str) -> str:
         recipient = recipient.strip()
@@ -69,17 +117,51 @@ class EmailProvider(ProviderBase):
         return recipient
 
     def send(self, message: Message) -> Receipt:
+        """A permanent primary failure is final: the fallback would refuse the same address or
+        content. A fallback's failure is transient whatever it was, naming both services: the
+        fallback only adds a chance to send, it never ends the retries the primary would get."""
+        if self.fallback is None:
+            return self._send_with(get_connection(), message)
+        if not self.primary_available():
+            return self._send_fallback(message, primary_said="primary skipped (unavailable)")
+        try:
+            return self._send_with(get_connection(), message)
+        except TransientError as primary_error:
+            return self._send_fallback(
+                message,
+                primary_said=f"{primary_error.provider}: {primary_error}",
+                retry_after=primary_error.retry_after,
+            )
+
+    def _send_fallback(self, message: Message, *, primary_said: str, retry_after: float | None = None) -> Receipt:
+        assert self.fallback is not None
+        try:
+            return self._send_with(get_connection(**self.fallback), message, name=FALLBACK_NAME)
+        except DeliveryError as fallback_error:
+            both = TransientError(f"{primary_said}; {FALLBACK_NAME}: {fallback_error}", retry_after=retry_after)
+            both.provider = FALLBACK_NAME
+            raise both from fallback_error
+
+    def _send_with(self, connection: BaseEmailBackend, message: Message, *, name: str = "") -> Receipt:
+        """One send through ``connection``; the receipt or error names the service (``name``
+        when given, else the backend's own)."""
+        name = name or _backend_name(connection)
+        message_id = f"<{message.id}@notifier>"
         email = EmailMessage(
             subject=message.subject,
             body=message.body,
             from_email=self.from_email,
             to=[message.recipient],
-            headers={"Message-ID": f"<{message.id}@notifier>", "Idempotency-Key": message.id},
+            headers={"Message-ID": message_id, "Idempotency-Key": message.id},
+            connection=connection,
         )
         try:
-            with get_connection() as connection:
+            with connection:
                 connection.send_messages([email])
         except (AnymailError, smtplib.SMTPException, OSError) as exc:
-            raise _delivery_error(exc) from exc
+            error = _delivery_error(exc)
+            error.provider = name
+            raise error from exc
         anymail_status = getattr(email, "anymail_status", None)
-        return Receipt(provider_message_id=getattr(anymail_status, "message_id", None) or "")
+        esp_message_id = getattr(anymail_status, "message_id", None)
+        return Receipt(provider_message_id=str(esp_message_id or message_id), provider=name)

@@ -10,7 +10,9 @@ the worker's CPU in a 5,000-webhook profile).
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
+import environ
 import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,6 +31,33 @@ def check_settings() -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
     _check_proxy(settings.WEBHOOK_PROXY)
+    email_fallback()
+
+
+def email_fallback() -> dict[str, Any] | None:
+    """``EMAIL_FALLBACK_URL`` as the keyword arguments of an SMTP ``get_connection``; ``None``
+    when unset. Every argument is given, so nothing falls back to the primary's ``EMAIL_*``
+    settings (its user and password). The value is never echoed: it may carry a password."""
+    url = settings.EMAIL_FALLBACK_URL
+    if not url:
+        return None
+    try:
+        parsed = environ.Env.email_url_config(url)
+    except (ImproperlyConfigured, ValueError) as exc:
+        raise ImproperlyConfigured("EMAIL_FALLBACK_URL: not an smtp:// URL with a host and a valid port.") from exc
+    if parsed["EMAIL_BACKEND"] != "django.core.mail.backends.smtp.EmailBackend" or not parsed["EMAIL_HOST"]:
+        raise ImproperlyConfigured("EMAIL_FALLBACK_URL: not an smtp:// URL with a host and a valid port.")
+    use_ssl, use_tls = bool(parsed.get("EMAIL_USE_SSL")), bool(parsed.get("EMAIL_USE_TLS"))
+    return {
+        "backend": parsed["EMAIL_BACKEND"],
+        "host": parsed["EMAIL_HOST"],
+        "port": parsed["EMAIL_PORT"] or (465 if use_ssl else 587 if use_tls else 25),
+        "username": parsed["EMAIL_HOST_USER"] or "",
+        "password": parsed["EMAIL_HOST_PASSWORD"] or "",
+        "use_ssl": use_ssl,
+        "use_tls": use_tls,
+        "timeout": settings.EMAIL_TIMEOUT,
+    }
 
 
 def _check_proxy(proxy: str) -> None:
@@ -52,7 +81,7 @@ def _build() -> dict[str, Provider]:
             proxy=settings.WEBHOOK_PROXY,
             user_agent=f"notifier/{__version__}",
         ),
-        EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL),
+        EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL, fallback=email_fallback()),
         ConsoleProvider(),
     ]
     return {provider.name: provider for provider in providers}

@@ -54,6 +54,21 @@ def test_a_sent_message_arrives_with_subject_body_and_headers(smtp, provider):
     assert received.get_content().splitlines() == ["Shipped today.", "Thanks!"]
 
 
+def test_the_receipt_names_smtp_and_the_message_id_it_set(smtp, provider):
+    msg = message()
+
+    receipt = provider.send(msg)
+
+    assert receipt == Receipt(provider_message_id=f"<{msg.id}@notifier>", provider="smtp")
+    assert smtp.messages[0]["Message-ID"] == receipt.provider_message_id
+
+
+def test_the_console_backend_is_named_console(settings, provider):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+    assert provider.send(message()).provider == "console"
+
+
 def test_each_notification_gets_its_own_message_id(smtp, provider):
     first, second = message(body="1"), message(body="2")
     provider.send(first)

@@ -45,7 +45,7 @@ def test_an_accepted_message_returns_the_esp_message_id(esp, provider):
 
     receipt = provider.send(message())
 
-    assert receipt == Receipt(provider_message_id="pm-123")
+    assert receipt == Receipt(provider_message_id="pm-123", provider="postmark")
     [request] = esp.requests
     assert request.path == "/email"
     assert request.headers["x-postmark-server-token"] == "test-token"
