@@ -95,7 +95,8 @@ def test_the_signature_matches_one_written_out_from_the_documentation():
     assert twilio_signature(auth_token=TOKEN, url=PUBLIC + PATH, params=params.items()) == signed(params)
 
 
-def test_the_url_verified_is_the_route_and_the_one_the_sms_provider_gives_twilio():
+def test_the_url_verified_is_the_route():
+    """The sms provider's ``callback_path`` is this same path: the URL Twilio is given is the one verified."""
     assert reverse("twilio-callback") == TWILIO_CALLBACK_PATH == PATH
 
 
