@@ -30,3 +30,4 @@ class NotificationsConfig(AppConfig):
         conf.check()
         registry.check_settings()
         connection_created.connect(_sqlite_c_collation, dispatch_uid="notifications-sqlite-c-collation")
+        from notifications import signals  # noqa: F401  connects the ESP tracking receiver

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from notifications.api.callbacks import TwilioStatusCallbackView
@@ -10,6 +10,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),
     path("webhook-secret/rotate/", WebhookSecretRotateView.as_view(), name="webhook-secret-rotate"),
+    path("callbacks/email/", include("notifications.api.email_tracking")),
     path("callbacks/twilio/", TwilioStatusCallbackView.as_view(), name="twilio-callback"),
     *router.urls,
 ]
