@@ -311,6 +311,17 @@ NOTIFY_SWEEP_GRACE = env.int("NOTIFY_SWEEP_GRACE", default=30)
 NOTIFY_SWEEP_BATCH = env.int("NOTIFY_SWEEP_BATCH", default=500)
 NOTIFY_DISPATCH_BATCH = env.int("NOTIFY_DISPATCH_BATCH", default=50)
 NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=30)
+# Circuit breakers (per provider and per webhook host), the cap on sends in flight to one
+# webhook host, and send rates per provider: shared by every worker through Redis.
+NOTIFY_BREAKER_MIN_CALLS = env.int("NOTIFY_BREAKER_MIN_CALLS", default=20)
+NOTIFY_BREAKER_WINDOW = env.float("NOTIFY_BREAKER_WINDOW", default=60.0)
+NOTIFY_BREAKER_THRESHOLD = env.float("NOTIFY_BREAKER_THRESHOLD", default=0.5)
+NOTIFY_BREAKER_COOLDOWN = env.float("NOTIFY_BREAKER_COOLDOWN", default=30.0)
+WEBHOOK_HOST_CONCURRENCY = env.int("WEBHOOK_HOST_CONCURRENCY", default=4)
+NOTIFY_RATES = {
+    provider: env.str(f"NOTIFY_RATE_{provider}", default="")
+    for provider in ("TWILIO", "FCM", "EXPO", "TELEGRAM", "SLACK", "EMAIL")
+}
 # The service's public base URL (https://notify.example.com): provider callbacks are built on it.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
 # Fernet keys for secrets at rest, newest first; empty: one derived from SECRET_KEY.

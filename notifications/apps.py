@@ -25,9 +25,10 @@ class NotificationsConfig(AppConfig):
         # In every process (web, worker, beat, commands): a malformed setting stops it here,
         # named, rather than failing each request or task later.
         from notifications import conf
-        from notifier import registry
+        from notifier import gates, registry
 
         conf.check()
         registry.check_settings()
+        gates.configure(conf.gate_settings)
         connection_created.connect(_sqlite_c_collation, dispatch_uid="notifications-sqlite-c-collation")
         from notifications import signals  # noqa: F401  connects the ESP tracking receiver

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from notifier.gates import GateSettings
+
 # One bulk request, at most: a request of this size validates and inserts in well under a second.
 BULK_MAX = 1000
 # How long a rotated-out webhook secret keeps signing beside the new one.
@@ -67,6 +69,32 @@ def dispatch_batch() -> int:
     return settings.NOTIFY_DISPATCH_BATCH
 
 
+def gate_settings() -> GateSettings:
+    """The gates' settings (``notifier.gates``), read at each use."""
+    return GateSettings(
+        redis_url=settings.REDIS_URL,
+        key_prefix=settings.CACHE_KEY_PREFIX,
+        breaker_min_calls=settings.NOTIFY_BREAKER_MIN_CALLS,
+        breaker_window=settings.NOTIFY_BREAKER_WINDOW,
+        breaker_threshold=settings.NOTIFY_BREAKER_THRESHOLD,
+        breaker_cooldown=settings.NOTIFY_BREAKER_COOLDOWN,
+        host_concurrency=settings.WEBHOOK_HOST_CONCURRENCY,
+        host_lease=float(settings.NOTIFY_LEASE_SECONDS),
+        host_wait=max(1.0, settings.WEBHOOK_TIMEOUT / 2),
+        rates=_rates(tuple(sorted(settings.NOTIFY_RATES.items()))),
+    )
+
+
+@cache
+def _rates(rates: tuple[tuple[str, str], ...]) -> dict[str, tuple[int, int]]:
+    parsed = {}
+    for provider, text in rates:
+        rate = _parse_rate(text, f"NOTIFY_RATE_{provider}")
+        if rate:
+            parsed[provider] = rate
+    return parsed
+
+
 def public_url() -> str:
     """``NOTIFY_PUBLIC_URL`` without a trailing slash: the service's own base URL, for the
     callback URLs providers are given. Empty: no callbacks are asked for."""
@@ -86,17 +114,17 @@ def max_content_bytes() -> int:
 
 def api_rate() -> tuple[int, int] | None:
     """``NOTIFY_API_RATE`` as (requests, window in seconds); ``None`` when empty (no limit)."""
-    return _parse_rate(settings.NOTIFY_API_RATE)
+    return _parse_rate(settings.NOTIFY_API_RATE, "NOTIFY_API_RATE")
 
 
 @cache
-def _parse_rate(text: str) -> tuple[int, int] | None:
+def _parse_rate(text: str, name: str) -> tuple[int, int] | None:
     if not text:
         return None
     match = _RATE.match(text)
     if match is None:
         raise ImproperlyConfigured(
-            f"NOTIFY_API_RATE: {text!r} is not a rate; write requests/period, e.g. 100/s, 600/m or 5000/h "
+            f"{name}: {text!r} is not a rate; write requests/period, e.g. 100/s, 600/m or 5000/h "
             "(empty turns the limit off)."
         )
     return int(match[1]), _PERIOD_SECONDS[match[2]]
@@ -135,6 +163,10 @@ def task_time_limits() -> tuple[float, float]:
     return seconds * 0.75, seconds * 0.9
 
 
+def _seconds_above(minimum: float) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, int | float) and not isinstance(value, bool) and value > minimum
+
+
 def _at_least(minimum: int) -> Callable[[object], bool]:
     return lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
@@ -150,6 +182,11 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "NOTIFY_SWEEP_BATCH": (_at_least(1), "a whole number of at least 1"),
     "NOTIFY_DISPATCH_BATCH": (_at_least(1), "a whole number of at least 1"),
     "NOTIFY_RETENTION_DAYS": (_at_least(0), "a whole number of days, 0 or more (0 keeps everything)"),
+    "NOTIFY_BREAKER_MIN_CALLS": (_at_least(1), "a whole number of at least 1"),
+    "NOTIFY_BREAKER_WINDOW": (_seconds_above(0), "a number of seconds above 0"),
+    "NOTIFY_BREAKER_THRESHOLD": (lambda value: _seconds_above(0)(value) and value <= 1, "a share above 0, at most 1"),
+    "NOTIFY_BREAKER_COOLDOWN": (_seconds_above(0), "a number of seconds above 0"),
+    "WEBHOOK_HOST_CONCURRENCY": (_at_least(0), "a whole number, 0 or more (0 turns the cap off)"),
     "NOTIFY_MAX_CONTENT_BYTES": (_at_least(1), "a whole number of bytes, at least 1"),
 }
 
@@ -161,4 +198,5 @@ def check() -> None:
         if not valid(value):
             raise ImproperlyConfigured(f"{name}: {value!r} is not {expected}.")
     api_rate()
+    gate_settings()
     encryption()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from notifier.gates import GateKeys
+
 
 @dataclass(frozen=True)
 class Message:
@@ -50,6 +52,10 @@ class Provider(Protocol):
         at create with a 400 naming the field."""
         ...
 
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        """The breaker, host and rate this send passes (``notifier.gates``); ``None``: no gates."""
+        ...
+
     def send(self, message: Message) -> Receipt: ...
 
 
@@ -61,3 +67,8 @@ class ProviderBase:
 
     def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
         return None
+
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        """By default one breaker and one rate for the provider (``NOTIFY_RATE_<PROVIDER>``)."""
+        provider = getattr(self, "provider", "") or self.name
+        return GateKeys(breaker=f"provider:{provider}", rate=provider)

@@ -9,6 +9,7 @@ import json
 import logging
 
 from notifier.base import Message, ProviderBase, Receipt
+from notifier.gates import GateKeys
 
 logger = logging.getLogger("notifier.console")
 
@@ -32,6 +33,9 @@ def _content(message: Message) -> str:
 
 class ConsoleProvider(ProviderBase):
     name = "console"
+
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        return None  # the worker's own log: nothing to protect, nothing to wait for
 
     def validate_recipient(self, recipient: str) -> str:
         if not recipient.strip():

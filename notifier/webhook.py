@@ -22,6 +22,7 @@ from standardwebhooks import Webhook
 
 from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import PermanentError, TransientError, status_error
+from notifier.gates import GateKeys
 from notifier.netguard import ForbiddenAddress, Unresolvable, check_host_spelling
 from notifier.transport import deadline, webhook_client
 
@@ -138,6 +139,16 @@ class WebhookProvider(ProviderBase):
             # Includes RemoteProtocolError on a keep-alive the server just closed.
             raise TransientError(f"connection error: {exc!r}") from exc
         return self._outcome(response, excerpt)
+
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        """A breaker and a concurrency cap per host (lowercased hostname and port): one
+        client's slow or failing receiver holds at most ``WEBHOOK_HOST_CONCURRENCY`` workers."""
+        try:
+            url = httpx.URL(message.recipient)
+        except httpx.InvalidURL:
+            return None  # send() fails it for good
+        host = f"{url.host.lower()}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        return GateKeys(breaker=f"host:{host}", host=host)
 
     @staticmethod
     def _url(recipient: str) -> httpx.URL:

@@ -5,6 +5,7 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``changing``: reschedule, cancel, retry, requeue of failed rows, an operator's delete.
 - ``delivering``: claim → send → record, for one row and for a batch; the retry policy.
 - ``recording``: an attempt's outcome, written only while the claim holds.
+- ``deferring``: 'not now' from a gate: back to wait, no attempt spent.
 - ``sweeping``: the missed- and stuck-sweeps, and retention.
 - ``reporting``: what a provider reports after a send (``delivery_status``).
 - ``signing``: each client's webhook signing secret.
@@ -29,6 +30,7 @@ from notifications.services.creating import (
     notification_create,
     request_fingerprint,
 )
+from notifications.services.deferring import notification_defer
 from notifications.services.delivering import (
     BatchResult,
     notification_claim,
@@ -65,6 +67,7 @@ __all__ = [
     "notification_cancel",
     "notification_claim",
     "notification_create",
+    "notification_defer",
     "notification_delete",
     "notification_deliver",
     "notification_deliver_batch",

@@ -26,10 +26,12 @@ import notifier
 from notifications import conf, selectors
 from notifications.dispatch import Dispatch, publish
 from notifications.models import LIVE_STATUSES, Notification, Status
+from notifications.services.deferring import DEFERRED, notification_defer
 from notifications.services.fastpaths import claim_row
 from notifications.services.publishing import dispatch_of, publish_or_leave_to_sweep
 from notifications.services.recording import DeliveryDeferred, DeliveryResult, record_failure, record_success
 from notifications.services.signing import webhook_secret_get_or_create
+from notifier import gates
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +72,34 @@ def notification_deliver(
         return None
     started_at = timezone.now()
     try:
-        provider = notifier.get_provider(notification.channel)
-        receipt = provider.send(_message_for(notification, provider, signing_cache))
+        receipt = _send_through_gates(notification, signing_cache)
+    except gates.NotNow as not_now:
+        return notification_defer(notification, retry_in=not_now.retry_in, reason=str(not_now))
     except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
         return record_failure(notification, started_at=started_at, exc=exc)
     return record_success(notification, started_at=started_at, receipt=receipt)
+
+
+def _send_through_gates(notification: Notification, signing_cache: SigningCache | None) -> notifier.Receipt:
+    """The provider's send, past its breaker, host cap and rate (``gates.NotNow`` when one is
+    closed); the breaker counts a transient failure against the target, and an answer, even
+    a refusal, for it."""
+    provider = notifier.get_provider(notification.channel)
+    message = _message_for(notification, provider, signing_cache)
+    keys = provider.gate_keys(message)
+    if keys is None:
+        return provider.send(message)
+    with gates.admit(keys) as admission:
+        try:
+            receipt = provider.send(message)
+        except notifier.TransientError:
+            admission.failed()
+            raise
+        except notifier.PermanentError:
+            admission.succeeded()
+            raise
+        admission.succeeded()
+        return receipt
 
 
 def _claim_when_due(notification_id: uuid.UUID | str, dispatch_token: uuid.UUID | str) -> Notification | None:
@@ -178,6 +203,7 @@ class BatchResult:
     retrying: int = 0
     skipped: int = 0
     handed_off: int = 0
+    deferred: int = 0  # a gate said not now: back to wait, no attempt spent
     errored: int = 0  # left to the sweeps by an error of this row's own
 
 
@@ -233,6 +259,8 @@ def _deliver_in_batch(
         return True
     if outcome is None:
         result.skipped += 1
+    elif outcome.status == DEFERRED:
+        result.deferred += 1
     elif outcome.status == Status.SENT:
         result.sent += 1
     else:

@@ -6,10 +6,10 @@ import pytest
 
 from notifications import services
 from notifications.models import DeliveryAttempt, Notification
-from notifier import Message, Receipt, registry
+from notifier import Message, ProviderBase, Receipt, registry
 
 
-class ProviderWithABug:
+class ProviderWithABug(ProviderBase):
     """A provider whose own code raises ``KeyError``, as a missing dict key in a parser would."""
 
     name = "buggy"

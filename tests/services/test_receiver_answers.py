@@ -10,7 +10,7 @@ from django.db import connection
 
 from notifications import conf, services
 from notifications.models import DeliveryAttempt, Notification
-from notifier import Message, Receipt, registry
+from notifier import Message, ProviderBase, Receipt, registry
 from tests.sink import Reply
 
 
@@ -82,7 +82,7 @@ def test_the_outcome_write_is_retried_when_the_database_connection_drops_after_t
     assert len(sink.requests) == 1
 
 
-class ProviderWithABadReceipt:
+class ProviderWithABadReceipt(ProviderBase):
     """A provider whose own bug surfaces only when its answer is recorded."""
 
     name = "badreceipt"

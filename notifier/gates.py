@@ -1,0 +1,297 @@
+"""The gates before a send: a circuit breaker per provider and per webhook host, a cap on
+sends in flight to one webhook host, and a rate per provider, all shared by every worker
+through Redis.
+
+A closed gate is "not now": :class:`NotNow` says how long to wait, and the caller puts
+the notification back without spending an attempt. The state lives in Redis so every
+worker process on every host sees the same breaker and the same counts; each decision
+is one Lua script, atomic, on Redis's own clock (``TIME``), so workers whose clocks
+differ still agree. Every key has a TTL: a worker that dies holding a slot frees it
+when its lease would have ended. Redis unreachable: every gate opens (the claim still
+guards against duplicates), and a warning is logged.
+
+Hand-written because the libraries that exist keep their state in one process
+(pybreaker's Redis storage is per-breaker and not atomic across workers; limits and
+redis-py offer rates but not concurrency leases or a half-open probe shared by all).
+
+- Breaker: calls and transient failures are counted in ``BUCKETS`` sub-windows of
+  ``window`` seconds. With at least ``min_calls`` calls and a failure share of at least
+  ``threshold``, it opens for ``cooldown`` seconds; then exactly one call (the probe)
+  goes through: its success closes the breaker, its failure opens it again.
+- Host concurrency: a sorted set of leases (score = expiry) per host, at most ``limit``.
+- Provider rate: a counter per fixed window of the rate's period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+BUCKETS = 6
+
+
+class NotNow(Exception):
+    """A gate is closed: try again in ``retry_in`` seconds, spending no attempt."""
+
+    def __init__(self, reason: str, *, retry_in: float) -> None:
+        super().__init__(reason)
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class GateKeys:
+    """Which gates a send passes: its breaker, its webhook host (for the concurrency cap),
+    and its provider (for ``NOTIFY_RATE_<PROVIDER>``)."""
+
+    breaker: str
+    host: str = ""
+    rate: str = ""
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    redis_url: str = ""
+    key_prefix: str = "notifier"
+    breaker_min_calls: int = 20
+    breaker_window: float = 60.0
+    breaker_threshold: float = 0.5
+    breaker_cooldown: float = 30.0
+    host_concurrency: int = 4
+    host_lease: float = 60.0
+    # How long a send refused a host slot waits: about half a slow call, so a backlog for one
+    # host comes back as slots free rather than all at once.
+    host_wait: float = 5.0
+    # provider name (upper case) → (sends, period in seconds)
+    rates: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+_settings_source: Callable[[], GateSettings] = GateSettings
+
+
+def configure(source: Callable[[], GateSettings]) -> None:
+    """Where the gates read their settings from, at each use (the app passes its accessor)."""
+    global _settings_source
+    _settings_source = source
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+_BREAKER_ALLOW = """
+-- KEYS: open, tripped, probe. ARGV: probe lease ms. Returns ms to wait, or 0 to go.
+local open_ttl = redis.call('PTTL', KEYS[1])
+if open_ttl > 0 then return open_ttl end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+local probe_ttl = redis.call('PTTL', KEYS[3])
+if probe_ttl > 0 then return probe_ttl end
+return 1000
+"""
+
+_BREAKER_RECORD = """
+-- KEYS: open, tripped, probe, bucket prefix. ARGV: failed (0/1), bucket ms, buckets,
+-- min calls, threshold, cooldown ms, was probe (0/1). Returns 1 when it opened.
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local width = tonumber(ARGV[2])
+local current = math.floor(now / width)
+local failed = tonumber(ARGV[1])
+if ARGV[7] == '1' then
+  redis.call('DEL', KEYS[3])
+  if failed == 1 then
+    redis.call('SET', KEYS[1], '1', 'PX', ARGV[6])
+    return 1
+  end
+  redis.call('DEL', KEYS[2])
+  for i = 0, tonumber(ARGV[3]) - 1 do
+    redis.call('DEL', KEYS[4] .. ':c:' .. (current - i), KEYS[4] .. ':f:' .. (current - i))
+  end
+  return 0
+end
+-- Tripped: only the probe decides (a call let through before the breaker opened does not).
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local ttl = width * (tonumber(ARGV[3]) + 1)
+redis.call('INCR', KEYS[4] .. ':c:' .. current)
+redis.call('PEXPIRE', KEYS[4] .. ':c:' .. current, ttl)
+if failed == 1 then
+  redis.call('INCR', KEYS[4] .. ':f:' .. current)
+  redis.call('PEXPIRE', KEYS[4] .. ':f:' .. current, ttl)
+end
+local calls, failures = 0, 0
+for i = 0, tonumber(ARGV[3]) - 1 do
+  calls = calls + tonumber(redis.call('GET', KEYS[4] .. ':c:' .. (current - i)) or '0')
+  failures = failures + tonumber(redis.call('GET', KEYS[4] .. ':f:' .. (current - i)) or '0')
+end
+if failed == 1 and calls >= tonumber(ARGV[4]) and failures >= tonumber(ARGV[5]) * calls then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[6])
+  redis.call('SET', KEYS[2], '1', 'PX', tonumber(ARGV[6]) * 100)
+  return 1
+end
+return 0
+"""
+
+_LEASE_ACQUIRE = """
+-- KEYS: leases. ARGV: limit, lease ms, lease id. Returns 0 when taken, else ms until a slot frees.
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(first[2]) - now)
+"""
+
+_RATE_TAKE = """
+-- KEYS: counter prefix. ARGV: limit, period ms. Returns 0 when taken, else ms to the next window.
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local period = tonumber(ARGV[2])
+local window = math.floor(now / period)
+local key = KEYS[1] .. ':' .. window
+local count = redis.call('INCR', key)
+if count == 1 then redis.call('PEXPIRE', key, period * 2) end
+if count <= tonumber(ARGV[1]) then return 0 end
+return (window + 1) * period - now
+"""
+
+
+@dataclass
+class Admission:
+    """A send let through: ``failed()`` or ``succeeded()`` tells the breaker how it went."""
+
+    keys: GateKeys
+    settings: GateSettings
+    probe: bool = False
+    lease_id: str = ""
+    outcome_failed: bool | None = None
+
+    def failed(self) -> None:
+        self.outcome_failed = True
+
+    def succeeded(self) -> None:
+        self.outcome_failed = False
+
+
+def _keys(settings: GateSettings, kind: str, name: str) -> str:
+    return f"{settings.key_prefix}:gate:{kind}:{{{name}}}"
+
+
+@contextlib.contextmanager
+def admit(keys: GateKeys) -> Iterator[Admission]:
+    """Pass the gates of ``keys`` or raise :class:`NotNow`; inside the block the send runs,
+    and the caller marks the admission ``failed()`` (a transient failure) or ``succeeded()``.
+    Leaving the block records the outcome with the breaker and frees the host slot."""
+    settings = _settings_source()
+    admission = Admission(keys, settings)
+    if settings.redis_url:
+        _pass(admission)
+    try:
+        yield admission
+    finally:
+        if settings.redis_url:
+            _leave(admission)
+
+
+def _pass(admission: Admission) -> None:
+    settings, keys = admission.settings, admission.keys
+    base = _keys(settings, "breaker", keys.breaker)
+    try:
+        client = _client(settings.redis_url)
+        wait = client.eval(
+            _BREAKER_ALLOW, 3, f"{base}:open", f"{base}:tripped", f"{base}:probe", int(settings.host_lease * 1000)
+        )
+        if wait > 0:
+            raise NotNow(f"circuit breaker open for {keys.breaker}", retry_in=_spread(wait / 1000))
+        admission.probe = wait == -1
+        rate = settings.rates.get(keys.rate.upper()) if keys.rate else None
+        if rate:
+            wait = client.eval(_RATE_TAKE, 1, _keys(settings, "rate", keys.rate.upper()), rate[0], rate[1] * 1000)
+            if wait > 0:
+                raise NotNow(f"rate limit of {keys.rate} reached", retry_in=_spread(wait / 1000))
+        if keys.host and settings.host_concurrency > 0:
+            lease_id = uuid.uuid4().hex
+            wait = client.eval(
+                _LEASE_ACQUIRE,
+                1,
+                _keys(settings, "host", keys.host),
+                settings.host_concurrency,
+                int(settings.host_lease * 1000),
+                lease_id,
+            )
+            if wait > 0:
+                raise NotNow(
+                    f"{settings.host_concurrency} sends to {keys.host} in flight", retry_in=_spread(settings.host_wait)
+                )
+            admission.lease_id = lease_id
+    except NotNow:
+        if admission.probe:
+            _forget_probe(admission)
+        raise
+    except redis.RedisError as exc:
+        logger.warning("gates unavailable (%s): sending without them", type(exc).__name__)
+
+
+def _leave(admission: Admission) -> None:
+    settings, keys = admission.settings, admission.keys
+    base = _keys(settings, "breaker", keys.breaker)
+    try:
+        client = _client(settings.redis_url)
+        if admission.lease_id:
+            client.zrem(_keys(settings, "host", keys.host), admission.lease_id)
+        if admission.outcome_failed is None:
+            if admission.probe:
+                _forget_probe(admission)
+            return
+        client.eval(
+            _BREAKER_RECORD,
+            4,
+            f"{base}:open",
+            f"{base}:tripped",
+            f"{base}:probe",
+            f"{base}:calls",
+            int(admission.outcome_failed),
+            int(settings.breaker_window * 1000 / BUCKETS),
+            BUCKETS,
+            settings.breaker_min_calls,
+            settings.breaker_threshold,
+            int(settings.breaker_cooldown * 1000),
+            int(admission.probe),
+        )
+    except redis.RedisError as exc:
+        logger.warning("gates unavailable (%s): outcome not counted", type(exc).__name__)
+
+
+def _forget_probe(admission: Admission) -> None:
+    base = _keys(admission.settings, "breaker", admission.keys.breaker)
+    with contextlib.suppress(redis.RedisError):
+        _client(admission.settings.redis_url).delete(f"{base}:probe")
+
+
+def is_open(breaker: str) -> bool:
+    """Whether ``breaker`` is open now (for a provider with a fallback); False when unknown."""
+    settings = _settings_source()
+    if not settings.redis_url:
+        return False
+    try:
+        return bool(_client(settings.redis_url).exists(f"{_keys(settings, 'breaker', breaker)}:open"))
+    except redis.RedisError:
+        return False
+
+
+def _spread(seconds: float) -> float:
+    """A wait with jitter, so many deferred sends do not all come back at the same instant."""
+    return max(seconds, 0.5) * random.uniform(1.0, 1.5)
