@@ -9,6 +9,7 @@ the worker's CPU in a 5,000-webhook profile).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,9 @@ from notifier.base import Provider
 from notifier.console import ConsoleProvider
 from notifier.email import EmailProvider
 from notifier.errors import UnknownChannel
+from notifier.slack import SlackProvider
+from notifier.sms import TwilioProvider
+from notifier.telegram import TelegramProvider
 from notifier.webhook import WebhookProvider
 
 
@@ -31,6 +35,7 @@ def check_settings() -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
     _check_proxy(settings.WEBHOOK_PROXY)
+    _check_api_providers()
     email_fallback()
 
 
@@ -60,6 +65,55 @@ def email_fallback() -> dict[str, Any] | None:
     }
 
 
+# Channels offered only once their provider's credentials are set: the settings each needs.
+PROVIDER_SETTINGS: dict[str, tuple[str, ...]] = {
+    "sms": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"),
+    "telegram": ("TELEGRAM_BOT_TOKEN",),
+    "slack": ("SLACK_BOT_TOKEN",),
+}
+# Each setting's shape, where one is known; the values are secrets, never echoed.
+_SHAPES = {
+    "TWILIO_ACCOUNT_SID": (re.compile(r"AC[0-9a-fA-F]{32}"), "AC and 32 hexadecimal digits"),
+    "TELEGRAM_BOT_TOKEN": (re.compile(r"[0-9]+:[A-Za-z0-9_-]+"), "<bot id>:<secret>, as BotFather gives it"),
+    "SLACK_BOT_TOKEN": (re.compile(r"xox[a-z]-[A-Za-z0-9-]+"), "xoxb-…, as Slack gives it"),
+}
+
+
+def unconfigured(channel: str) -> tuple[str, ...]:
+    """The settings a known channel waits for while its provider is not configured (so the
+    API can say what the operator must set); ``()`` for a configured or unknown channel."""
+    names = PROVIDER_SETTINGS.get(channel, ())
+    return names if not all(getattr(settings, name) for name in names) else ()
+
+
+def _check_api_providers() -> None:
+    """A provider is configured with all its credentials or none: half of them is a typo
+    that would otherwise hide the channel. Base URLs are http(s) with a host."""
+    timeout = settings.PROVIDER_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ImproperlyConfigured(f"PROVIDER_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
+    for channel, names in PROVIDER_SETTINGS.items():
+        given = [name for name in names if getattr(settings, name)]
+        if given and len(given) < len(names):
+            missing = next(name for name in names if not getattr(settings, name))
+            raise ImproperlyConfigured(f"{missing}: required for the {channel} channel, since {given[0]} is set.")
+        for name in given:
+            shape = _SHAPES.get(name)
+            if shape and not shape[0].fullmatch(getattr(settings, name)):
+                raise ImproperlyConfigured(f"{name}: not {shape[1]}.")
+    for name in ("TWILIO_API_URL", "TELEGRAM_API_URL", "SLACK_API_URL"):
+        _check_base_url(name, getattr(settings, name))
+
+
+def _check_base_url(name: str, value: str) -> None:
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ImproperlyConfigured(f"{name}: not a URL ({exc}).") from exc
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.userinfo:
+        raise ImproperlyConfigured(f"{name}: not an http(s):// base URL with a host and no query or credentials.")
+
+
 def _check_proxy(proxy: str) -> None:
     """The value is never echoed: a proxy URL may carry a password."""
     if not proxy:
@@ -84,6 +138,30 @@ def _build() -> dict[str, Provider]:
         EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL, fallback=email_fallback()),
         ConsoleProvider(),
     ]
+    if not unconfigured("sms"):
+        providers.append(
+            TwilioProvider(
+                account_sid=settings.TWILIO_ACCOUNT_SID,
+                auth_token=settings.TWILIO_AUTH_TOKEN,
+                from_=settings.TWILIO_FROM,
+                base_url=settings.TWILIO_API_URL,
+                timeout=settings.PROVIDER_TIMEOUT,
+            )
+        )
+    if not unconfigured("telegram"):
+        providers.append(
+            TelegramProvider(
+                bot_token=settings.TELEGRAM_BOT_TOKEN,
+                base_url=settings.TELEGRAM_API_URL,
+                timeout=settings.PROVIDER_TIMEOUT,
+            )
+        )
+    if not unconfigured("slack"):
+        providers.append(
+            SlackProvider(
+                bot_token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, timeout=settings.PROVIDER_TIMEOUT
+            )
+        )
     return {provider.name: provider for provider in providers}
 
 

@@ -82,6 +82,10 @@ class ChannelField(serializers.ChoiceField):
 
     def to_internal_value(self, data: Any) -> str:
         if str(data) not in self.choice_strings_to_values:
+            if missing := notifier.registry.unconfigured(str(data)):
+                raise serializers.ValidationError(
+                    f"Channel {str(data)!r} is not configured on this service ({', '.join(missing)})."
+                )
             self.fail("invalid_choice", input=data, channels=", ".join(self.choices))
         return self.choice_strings_to_values[str(data)]
 
