@@ -340,6 +340,14 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api")
+# Push (read by notifier/registry.py, checked there at start). Expo needs no credentials, so the
+# push channel is always offered; FCM tokens only when FCM_CREDENTIALS names a service-account
+# JSON (its token_uri is where the OAuth token comes from; FCM_PROJECT_ID defaults to its project_id).
+FCM_CREDENTIALS = env.str("FCM_CREDENTIALS", default="")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+FCM_API_URL = env.str("FCM_API_URL", default="https://fcm.googleapis.com")
+EXPO_API_URL = env.str("EXPO_API_URL", default="https://exp.host")
+EXPO_ACCESS_TOKEN = env.str("EXPO_ACCESS_TOKEN", default="")
 
 # --- Celery ------------------------------------------------------------------
 
@@ -409,6 +417,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": task_names.PURGE_OLD,
         "schedule": 3600.0,
         "options": {"queue": "notify.maintenance", "expires": 3600},
+    },
+    task_names.EXPO_RECEIPTS: {
+        "task": task_names.EXPO_RECEIPTS,
+        "schedule": 300.0,
+        "options": {"queue": "notify.maintenance", "expires": 300},
     },
 }
 CELERY_TIMEZONE = "UTC"

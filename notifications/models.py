@@ -182,6 +182,13 @@ class Notification(models.Model):
                 condition=~Q(provider_message_id=""),
                 name="notification_provider_msg",
             ),
+            # Expo pushes whose receipt is not known yet, by when they went: the receipts pass reads
+            # the last day's of them; a receipt sets delivery_status and takes the row out.
+            models.Index(
+                fields=("sent_at",),
+                condition=Q(channel="push", provider="expo", delivery_status__isnull=True),
+                name="notification_expo_unreceipted",
+            ),
         ]
 
     def __str__(self) -> str:

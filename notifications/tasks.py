@@ -121,3 +121,10 @@ def purge_old() -> int:
     if not conf.retention():
         return 0
     return services.notifications_purge(older_than=conf.retention())
+
+
+@shared_task(name=task_names.EXPO_RECEIPTS, ignore_result=True)
+def expo_receipts() -> int:
+    """Every 5 minutes: what Expo's receipts say of the pushes it took (a ticket only says it
+    accepted them), stored once each as the notification's delivery report."""
+    return services.expo_receipts_collect()

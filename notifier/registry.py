@@ -9,6 +9,7 @@ the worker's CPU in a 5,000-webhook profile).
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from typing import Any
@@ -23,6 +24,7 @@ from notifier.base import Provider
 from notifier.console import ConsoleProvider
 from notifier.email import EmailProvider
 from notifier.errors import UnknownChannel
+from notifier.push import ExpoClient, FcmClient, PushProvider
 from notifier.slack import SlackProvider
 from notifier.sms import TwilioProvider
 from notifier.telegram import TelegramProvider
@@ -35,6 +37,7 @@ def check_settings() -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT: {timeout!r} is not a number of seconds above 0.")
     _check_proxy(settings.WEBHOOK_PROXY)
+    _check_push()
     _check_api_providers()
     email_fallback()
 
@@ -126,6 +129,59 @@ def _check_proxy(proxy: str) -> None:
         raise ImproperlyConfigured("WEBHOOK_PROXY: not an http:// or https:// URL with a host and a valid port.")
 
 
+def push_provider() -> PushProvider:
+    """``push``: Expo always (it needs no credentials), FCM when ``FCM_CREDENTIALS`` is set."""
+    fcm = None
+    if settings.FCM_CREDENTIALS:
+        fcm = FcmClient(
+            credentials_file=settings.FCM_CREDENTIALS,
+            project_id=settings.FCM_PROJECT_ID,
+            base_url=settings.FCM_API_URL,
+        )
+    return PushProvider(
+        expo=ExpoClient(base_url=settings.EXPO_API_URL, access_token=settings.EXPO_ACCESS_TOKEN), fcm=fcm
+    )
+
+
+# What a service-account JSON must hold for google-auth to fetch an FCM access token.
+_SERVICE_ACCOUNT_KEYS = ("client_email", "private_key", "token_uri")
+
+
+def _check_push() -> None:
+    """``FCM_CREDENTIALS``, when set, names a readable service-account JSON whose key loads, and
+    a project is known; the base URLs are http(s) with a host. The file's content is never
+    echoed: it holds a private key."""
+    for name in ("FCM_API_URL", "EXPO_API_URL"):
+        try:
+            url = httpx.URL(getattr(settings, name))
+        except httpx.InvalidURL as exc:
+            raise ImproperlyConfigured(f"{name}: not a URL ({exc}).") from exc
+        if url.scheme not in ("http", "https") or not url.host or url.query or url.userinfo:
+            raise ImproperlyConfigured(f"{name}: not an http(s):// base URL with a host and no query or credentials.")
+    path = settings.FCM_CREDENTIALS
+    if not path:
+        return
+    try:
+        with open(path, encoding="utf-8") as file:
+            account = json.load(file)
+    except OSError as exc:
+        raise ImproperlyConfigured(f"FCM_CREDENTIALS: {path} cannot be read ({exc.strerror}).") from None
+    except ValueError:
+        raise ImproperlyConfigured(f"FCM_CREDENTIALS: {path} is not JSON.") from None
+    missing = [key for key in _SERVICE_ACCOUNT_KEYS if not isinstance(account, dict) or not account.get(key)]
+    if missing or account.get("type") != "service_account":
+        raise ImproperlyConfigured(
+            f"FCM_CREDENTIALS: {path} is not a service-account key file (type service_account with "
+            f"{', '.join(_SERVICE_ACCOUNT_KEYS)})."
+        )
+    if not (settings.FCM_PROJECT_ID or account.get("project_id")):
+        raise ImproperlyConfigured(f"FCM_PROJECT_ID: not set, and {path} names no project_id.")
+    try:
+        FcmClient(credentials_file=path, project_id=settings.FCM_PROJECT_ID, base_url=settings.FCM_API_URL)
+    except ValueError:
+        raise ImproperlyConfigured(f"FCM_CREDENTIALS: the private key in {path} does not load.") from None
+
+
 def _build() -> dict[str, Provider]:
     """The providers, configured from the settings: the delivery layer's one reader of them."""
     providers: list[Provider] = [
@@ -137,6 +193,7 @@ def _build() -> dict[str, Provider]:
         ),
         EmailProvider(from_email=settings.DEFAULT_FROM_EMAIL, fallback=email_fallback()),
         ConsoleProvider(),
+        push_provider(),
     ]
     if not unconfigured("sms"):
         providers.append(

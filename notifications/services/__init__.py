@@ -8,6 +8,7 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``deferring``: 'not now' from a gate: back to wait, no attempt spent.
 - ``sweeping``: the missed- and stuck-sweeps, and retention.
 - ``reporting``: what a provider reports after a send (``delivery_status``).
+- ``push_receipts``: Expo's receipts, asked for in batches and stored as reports.
 - ``signing``: each client's webhook signing secret.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
@@ -41,9 +42,11 @@ from notifications.services.delivering import (
     retry_horizon,
     retry_window,
 )
+from notifications.services.push_receipts import expo_receipts_collect
 from notifications.services.recording import (
     DeliveryDeferred,
     DeliveryResult,
+    dead_push_token_record,
     record_attempt,
     record_failure,
     record_success,
@@ -62,6 +65,8 @@ __all__ = [
     "BatchResult",
     "DeliveryDeferred",
     "DeliveryResult",
+    "dead_push_token_record",
+    "expo_receipts_collect",
     "failed_requeue",
     "notification_bulk_create",
     "notification_cancel",

@@ -209,8 +209,17 @@ _UNSTORABLE = "(the answer could not be stored)"
 def _remember_dead_token(notification: Notification, exc: notifier.DeadToken) -> None:
     """Once recipients hold push tokens, this is where the profile drops it; until then the
     client's dead tokens are kept, one row each."""
-    DeadPushToken.objects.get_or_create(
-        owner_id=notification.owner_id,
-        token=storable(exc.token, DEAD_TOKEN_CHARS),
-        defaults={"provider": storable(exc.provider, PROVIDER_NAME_CHARS), "notification": notification},
+    dead_push_token_record(
+        owner_id=notification.owner_id, token=exc.token, provider=exc.provider, notification_id=notification.id
     )
+
+
+def dead_push_token_record(*, owner_id: Any, token: str, provider: str, notification_id: Any = None) -> DeadPushToken:
+    """Keep a push token its service called dead, once per client: a send refused on it and a
+    receipt that says so later (Expo's DeviceNotRegistered) both land here."""
+    row, _ = DeadPushToken.objects.get_or_create(
+        owner_id=owner_id,
+        token=storable(token, DEAD_TOKEN_CHARS),
+        defaults={"provider": storable(provider, PROVIDER_NAME_CHARS), "notification_id": notification_id},
+    )
+    return row
