@@ -26,8 +26,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
+from notifier import gates
 from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import DeliveryError, PermanentError, TransientError, status_error
+from notifier.gates import GateKeys
 
 FALLBACK_NAME = "smtp-fallback"
 
@@ -116,22 +118,37 @@ class EmailProvider(ProviderBase):
             raise ValueError("Enter a valid email address.") from exc
         return recipient
 
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        """The primary's breaker and ``NOTIFY_RATE_EMAIL``. With a fallback the breaker is not a
+        gate: an open primary breaker sends through the fallback instead of waiting (``send``
+        asks ``gates.is_open`` itself and counts the primary's outcomes)."""
+        breaker = "" if self.fallback is not None else f"provider:{_backend_name(get_connection())}"
+        return GateKeys(breaker=breaker, rate="email")
+
     def send(self, message: Message) -> Receipt:
         """A permanent primary failure is final: the fallback would refuse the same address or
         content. A fallback's failure is transient whatever it was, naming both services: the
         fallback only adds a chance to send, it never ends the retries the primary would get."""
         if self.fallback is None:
             return self._send_with(get_connection(), message)
-        if not self.primary_available():
-            return self._send_fallback(message, primary_said="primary skipped (unavailable)")
+        primary = get_connection()
+        breaker = f"provider:{_backend_name(primary)}"
+        if not self.primary_available() or gates.is_open(breaker):
+            return self._send_fallback(message, primary_said=f"{breaker} unavailable (breaker open)")
         try:
-            return self._send_with(get_connection(), message)
+            receipt = self._send_with(primary, message)
         except TransientError as primary_error:
+            gates.record_outcome(breaker, failed=True)
             return self._send_fallback(
                 message,
                 primary_said=f"{primary_error.provider}: {primary_error}",
                 retry_after=primary_error.retry_after,
             )
+        except DeliveryError:
+            gates.record_outcome(breaker, failed=False)  # it answered: up, if unwilling
+            raise
+        gates.record_outcome(breaker, failed=False)
+        return receipt
 
     def _send_fallback(self, message: Message, *, primary_said: str, retry_after: float | None = None) -> Receipt:
         assert self.fallback is not None

@@ -101,13 +101,13 @@ return 1000
 
 _BREAKER_RECORD = """
 -- KEYS: open, tripped, probe, bucket prefix. ARGV: failed (0/1), bucket ms, buckets,
--- min calls, threshold, cooldown ms, was probe (0/1). Returns 1 when it opened.
+-- min calls, threshold, cooldown ms, was probe (0/1, or 'auto': a probe if tripped). Returns 1 when it opened.
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local width = tonumber(ARGV[2])
 local current = math.floor(now / width)
 local failed = tonumber(ARGV[1])
-if ARGV[7] == '1' then
+if ARGV[7] == '1' or (ARGV[7] == 'auto' and redis.call('EXISTS', KEYS[2]) == 1) then
   redis.call('DEL', KEYS[3])
   if failed == 1 then
     redis.call('SET', KEYS[1], '1', 'PX', ARGV[6])
@@ -211,12 +211,13 @@ def _pass(admission: Admission) -> None:
     base = _keys(settings, "breaker", keys.breaker)
     try:
         client = _client(settings.redis_url)
-        wait = client.eval(
-            _BREAKER_ALLOW, 3, f"{base}:open", f"{base}:tripped", f"{base}:probe", int(settings.host_lease * 1000)
-        )
-        if wait > 0:
-            raise NotNow(f"circuit breaker open for {keys.breaker}", retry_in=_spread(wait / 1000))
-        admission.probe = wait == -1
+        if keys.breaker:
+            wait = client.eval(
+                _BREAKER_ALLOW, 3, f"{base}:open", f"{base}:tripped", f"{base}:probe", int(settings.host_lease * 1000)
+            )
+            if wait > 0:
+                raise NotNow(f"circuit breaker open for {keys.breaker}", retry_in=_spread(wait / 1000))
+            admission.probe = wait == -1
         rate = settings.rates.get(keys.rate.upper()) if keys.rate else None
         if rate:
             wait = client.eval(_RATE_TAKE, 1, _keys(settings, "rate", keys.rate.upper()), rate[0], rate[1] * 1000)
@@ -247,32 +248,49 @@ def _pass(admission: Admission) -> None:
 
 def _leave(admission: Admission) -> None:
     settings, keys = admission.settings, admission.keys
-    base = _keys(settings, "breaker", keys.breaker)
     try:
         client = _client(settings.redis_url)
         if admission.lease_id:
             client.zrem(_keys(settings, "host", keys.host), admission.lease_id)
-        if admission.outcome_failed is None:
+        if admission.outcome_failed is None or not keys.breaker:
             if admission.probe:
                 _forget_probe(admission)
             return
-        client.eval(
-            _BREAKER_RECORD,
-            4,
-            f"{base}:open",
-            f"{base}:tripped",
-            f"{base}:probe",
-            f"{base}:calls",
-            int(admission.outcome_failed),
-            int(settings.breaker_window * 1000 / BUCKETS),
-            BUCKETS,
-            settings.breaker_min_calls,
-            settings.breaker_threshold,
-            int(settings.breaker_cooldown * 1000),
-            int(admission.probe),
-        )
+        _record(client, settings, keys.breaker, failed=admission.outcome_failed, probe=str(int(admission.probe)))
     except redis.RedisError as exc:
         logger.warning("gates unavailable (%s): outcome not counted", type(exc).__name__)
+
+
+def record_outcome(breaker: str, *, failed: bool) -> None:
+    """Count a call's outcome against ``breaker`` outside :func:`admit`: for a provider that
+    routes around its own open breaker (email to its fallback) and so never waits on it. While
+    the breaker is tripped, the call is its probe."""
+    settings = _settings_source()
+    if not settings.redis_url:
+        return
+    try:
+        _record(_client(settings.redis_url), settings, breaker, failed=failed, probe="auto")
+    except redis.RedisError as exc:
+        logger.warning("gates unavailable (%s): outcome not counted", type(exc).__name__)
+
+
+def _record(client: redis.Redis, settings: GateSettings, breaker: str, *, failed: bool, probe: str) -> None:
+    base = _keys(settings, "breaker", breaker)
+    client.eval(
+        _BREAKER_RECORD,
+        4,
+        f"{base}:open",
+        f"{base}:tripped",
+        f"{base}:probe",
+        f"{base}:calls",
+        int(failed),
+        int(settings.breaker_window * 1000 / BUCKETS),
+        BUCKETS,
+        settings.breaker_min_calls,
+        settings.breaker_threshold,
+        int(settings.breaker_cooldown * 1000),
+        probe,
+    )
 
 
 def _forget_probe(admission: Admission) -> None:

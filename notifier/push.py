@@ -32,6 +32,7 @@ from google.oauth2 import service_account
 
 from notifier.base import Message, ProviderBase, Receipt
 from notifier.errors import DeadToken, DeliveryError, PermanentError, TransientError
+from notifier.gates import GateKeys
 from notifier.http import Answer, ApiProvider
 from notifier.transport import deadline
 
@@ -91,6 +92,11 @@ class PushProvider(ProviderBase):
         size = len(json.dumps({"title": subject, "body": body, "data": push_data(payload)}).encode())
         if size > MAX_PUSH_BYTES:
             raise ValueError(f"A push notification carries at most {MAX_PUSH_BYTES:,} bytes.", "payload")
+
+    def gate_keys(self, message: Message) -> GateKeys | None:
+        """The breaker and rate of the service the token goes to (``NOTIFY_RATE_EXPO``/``_FCM``)."""
+        provider = ExpoClient.provider if is_expo_token(message.recipient) else FcmClient.provider
+        return GateKeys(breaker=f"provider:{provider}", rate=provider)
 
     def send(self, message: Message) -> Receipt:
         if is_expo_token(message.recipient):

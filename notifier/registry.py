@@ -82,6 +82,11 @@ _SHAPES = {
 }
 
 
+# Every channel this code can send, configured here or not: what the API documents, so the
+# OpenAPI document is the same on every deployment (which are offered depends on settings).
+KNOWN_CHANNELS = ("webhook", "email", "console", "push", "sms", "telegram", "slack")
+
+
 def unconfigured(channel: str) -> tuple[str, ...]:
     """The settings a known channel waits for while its provider is not configured (so the
     API can say what the operator must set); ``()`` for a configured or unknown channel."""
@@ -137,10 +142,12 @@ def push_provider() -> PushProvider:
             credentials_file=settings.FCM_CREDENTIALS,
             project_id=settings.FCM_PROJECT_ID,
             base_url=settings.FCM_API_URL,
+            timeout=settings.PROVIDER_TIMEOUT,
         )
-    return PushProvider(
-        expo=ExpoClient(base_url=settings.EXPO_API_URL, access_token=settings.EXPO_ACCESS_TOKEN), fcm=fcm
+    expo = ExpoClient(
+        base_url=settings.EXPO_API_URL, access_token=settings.EXPO_ACCESS_TOKEN, timeout=settings.PROVIDER_TIMEOUT
     )
+    return PushProvider(expo=expo, fcm=fcm)
 
 
 # What a service-account JSON must hold for google-auth to fetch an FCM access token.

@@ -67,9 +67,18 @@ def no_line_breaks(value: str) -> None:
         )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(notifier.registry.KNOWN_CHANNELS),
+        "description": "webhook, email and console always; push, sms, telegram and slack once their "
+        "provider is configured on the service (a channel that is not answers 400 naming its settings).",
+    }
+)
 class ChannelField(serializers.ChoiceField):
     """One of the configured channels, read when a serializer is bound (not at import), so the
-    choices, the error and the schema's enum follow ``notifier.channel_names()``."""
+    choices and the error follow ``notifier.channel_names()``; the schema documents every
+    channel the code knows (``KNOWN_CHANNELS``), the same on every deployment."""
 
     default_error_messages = {"invalid_choice": 'Unknown channel "{input}"; choose one of: {channels}.'}
 

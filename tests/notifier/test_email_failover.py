@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from notifications import services
 from notifications.models import DeliveryAttempt, Notification
-from notifier import Message, TransientError, get_provider, registry
+from notifier import Message, TransientError, gates, get_provider, registry
 from tests.fakes import postmark
 from tests.smtp import LoopbackController, Recorder
 
@@ -171,3 +171,33 @@ def test_the_fallback_url_gives_its_own_credentials_and_tls_never_the_primarys(s
         "use_tls": False,
         "timeout": settings.EMAIL_TIMEOUT,
     }
+
+
+def test_an_open_primary_breaker_sends_through_the_fallback_without_waiting(esp, fallback, email_row, settings):
+    settings.NOTIFY_BREAKER_MIN_CALLS, settings.NOTIFY_BREAKER_COOLDOWN = 2, 60
+    settings.CACHE_KEY_PREFIX = f"test-{uuid.uuid4().hex}"  # this test's own breaker in Redis
+    esp.then(postmark.unavailable(), postmark.unavailable())
+    for _ in range(2):
+        deliver(email_row())  # each saved by the fallback, each counted against postmark
+    assert gates.is_open("provider:postmark")
+
+    row = email_row()
+    deliver(row)
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.provider) == ("sent", 1, "smtp-fallback")
+    assert len(esp.requests) == 2  # the open breaker kept the third away from postmark
+    assert len(fallback.messages) == 3
+
+
+def test_without_a_fallback_an_open_primary_breaker_holds_the_send_back(esp, email_row, settings):
+    settings.NOTIFY_BREAKER_MIN_CALLS, settings.NOTIFY_BREAKER_COOLDOWN = 2, 60
+    settings.CACHE_KEY_PREFIX = f"test-{uuid.uuid4().hex}"
+    esp.then(postmark.unavailable(), postmark.unavailable())
+    for _ in range(2):
+        with pytest.raises(services.DeliveryDeferred):
+            deliver(email_row())
+    row = email_row()
+    assert deliver(row).status == "deferred"
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("scheduled", 0)
+    assert len(esp.requests) == 2

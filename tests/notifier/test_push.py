@@ -411,3 +411,13 @@ def test_a_base_url_that_cannot_work_stops_the_process(settings, name):
 
     with pytest.raises(ImproperlyConfigured, match=f"^{name}: "):
         registry.check_settings()
+
+
+def test_each_push_service_has_its_own_breaker_and_rate():
+    from notifier.push import ExpoClient, PushProvider
+
+    provider = PushProvider(expo=ExpoClient(base_url="http://127.0.0.1:9"))
+    expo = provider.gate_keys(Message(id="1", recipient="ExponentPushToken[abc]"))
+    fcm = provider.gate_keys(Message(id="2", recipient="f" * 152))
+    assert (expo.breaker, expo.rate) == ("provider:expo", "expo")
+    assert (fcm.breaker, fcm.rate) == ("provider:fcm", "fcm")
