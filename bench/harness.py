@@ -288,18 +288,22 @@ class Bench:
 
     @property
     def sink_url(self) -> str:
-        return f"http://127.0.0.1:{self.stack.sink_port}/hook"
+        return self.url_of("sink")
 
-    def sink(self, method: str, path: str) -> Any:
-        raw = build_request(method, path, "127.0.0.1", self.stack.sink_port)
-        return self.http(raw, port=self.stack.sink_port).json()
+    def url_of(self, sink: str) -> str:
+        """The webhook URL of the sink ``sink`` (``Stack.start_sink(name=…)``)."""
+        return f"http://127.0.0.1:{self.stack.sink_ports[sink]}/hook"
 
-    def wait_sink(self, count: int, timeout: float) -> dict[str, Any]:
+    def sink(self, method: str, path: str, name: str = "sink") -> Any:
+        port = self.stack.sink_ports[name]
+        return self.http(build_request(method, path, "127.0.0.1", port), port=port).json()
+
+    def wait_sink(self, count: int, timeout: float, name: str = "sink") -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        stats = self.sink("GET", "/_stats")
+        stats = self.sink("GET", "/_stats", name)
         while stats["unique"] < count and time.monotonic() < deadline:
             time.sleep(0.1)
-            stats = self.sink("GET", "/_stats")
+            stats = self.sink("GET", "/_stats", name)
         return stats
 
     # --- the worker's log ---------------------------------------------------------

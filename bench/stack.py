@@ -89,8 +89,9 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.procs: dict[str, Proc] = {}
         self.web_port = 0
-        self.sink_port = 0
-        self.sink_latency_ms: float = 0
+        self.sink_port = 0  # the sink named "sink": the one every figure delivers to
+        self.sink_ports: dict[str, int] = {}
+        self.sink_latency_ms: dict[str, float] = {}
         self._db_made = self._vhost_made = self.started_any = False
         self.env: dict[str, str] = {}
 
@@ -233,16 +234,19 @@ class Stack:
         proc.wait_for_log("beat: Starting", 60)
         return proc
 
-    def start_sink(self, latency_ms: float = 0) -> Proc:
-        """The webhook sink; ``latency_ms`` other than the running one's restarts it with that."""
-        if "sink" in self.procs and self.procs["sink"].alive():
-            if self.sink_latency_ms == latency_ms:
-                return self.procs["sink"]
-            self.stop("sink")
-        proc = self._spawn("sink", [sys.executable, "-m", "bench.sink", "--latency", str(latency_ms)])
-        self.sink_latency_ms = latency_ms
+    def start_sink(self, latency_ms: float = 0, name: str = "sink") -> Proc:
+        """A webhook sink (``name``: another beside "sink", on its own port, e.g. a slow receiver);
+        ``latency_ms`` other than the running one's restarts it with that."""
+        if name in self.procs and self.procs[name].alive():
+            if self.sink_latency_ms.get(name) == latency_ms:
+                return self.procs[name]
+            self.stop(name)
+        proc = self._spawn(name, [sys.executable, "-m", "bench.sink", "--latency", str(latency_ms)])
+        self.sink_latency_ms[name] = latency_ms
         match = proc.wait_for(lambda: re.search(r"port=(\d+)", proc.text()[-200:]), 20, "did not start", 0.05)
-        self.sink_port = int(match.group(1))
+        self.sink_ports[name] = int(match.group(1))
+        if name == "sink":
+            self.sink_port = self.sink_ports[name]
         return proc
 
     def stop(self, name: str) -> None:
