@@ -22,6 +22,7 @@ from bench import report
 from bench.admin import fig_admin
 from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
+from bench.fairness import fig_fairness
 from bench.harness import Bench
 from bench.ingest import fig_bulk, fig_create
 from bench.memory import fig_memory
@@ -42,6 +43,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "concurrency": fig_concurrency,
     "light": fig_light,
     "burst": fig_burst,
+    "fairness": fig_fairness,
     "memory": fig_memory,
     "sweep": fig_sweep,
     "list": fig_list,

@@ -26,6 +26,7 @@ ROW_NAMES = (
     "timeliness, light load: p50",
     "timeliness, light load: p99",
     "timeliness, burst: p99",
+    "fairness, slow receiver: other client's p99",
     "sweep at scale: sweep_missed",
     "sweep at scale: sweep_stuck",
     "list at scale: first page",

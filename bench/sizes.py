@@ -36,6 +36,12 @@ class Sizes:
     concurrency_levels: tuple[int, ...] = (2, 4, 8, 16)
     concurrency_latency_ms: float = 50.0
     concurrency_seconds: float = 10.0
+    fair_backlog: int = 1000  # client A's webhooks to its slow receiver, one POST each
+    fair_slow_ms: float = 9000.0  # how long A's receiver takes to answer
+    fair_settle_s: float = 5.0  # A's backlog alone (CPU per deferral) before B starts
+    fair_count: int = 200  # client B's webhooks to a fast receiver
+    fair_span_s: float = 10.0  # over how long B creates them
+    fair_lead_s: float = 2.0  # each due this long after it is created
 
 
 FULL = Sizes()
@@ -66,4 +72,8 @@ QUICK = Sizes(
     profile_s=2.0,
     concurrency_levels=(2, 4),
     concurrency_seconds=1.0,
+    fair_backlog=20,
+    fair_settle_s=1.0,
+    fair_count=10,
+    fair_span_s=1.0,
 )
