@@ -34,8 +34,8 @@ DAY = timedelta(days=1)
 COLUMNS = (
     "id", "owner_id", "channel", "recipient", "subject", "body", "payload", "send_at", "priority", "max_attempts",
     "idempotency_key", "request_fingerprint", "status", "attempts", "attempts_total", "last_error", "failure_reason",
-    "next_attempt_at", "provider_message_id", "dispatch_token", "lease_expires_at", "last_enqueued_at", "sent_at",
-    "cancelled_at", "created_at", "updated_at",
+    "next_attempt_at", "provider_message_id", "provider", "dispatch_token", "lease_expires_at", "last_enqueued_at",
+    "sent_at", "cancelled_at", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -171,7 +171,7 @@ def copy_floor(b: Bench, rows: int, batch: int) -> float:
     row_values = [
         (
             uuid.uuid4(), owner, "console", "bench", "", f"bulk {i}", Jsonb(None), send_at, "normal", 8, None,
-            "0" * 64, "scheduled", 0, 0, None, "", send_at, "", uuid.uuid4(), None, now, None, None, now, now,
+            "0" * 64, "scheduled", 0, 0, None, "", send_at, "", "", uuid.uuid4(), None, now, None, None, now, now,
         )
         for i in range(rows)
     ]  # fmt: skip

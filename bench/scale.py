@@ -25,7 +25,7 @@ SELECT gen_random_uuid(), CASE WHEN g %% 10 = 9 THEN %(other)s ELSE %(main)s END
        CASE WHEN st = 'failed' THEN 'HTTP 410: gone' END,
        CASE WHEN st = 'failed' THEN 'permanent' ELSE '' END,
        CASE WHEN st = 'scheduled' THEN now() + interval '1 day' + g * interval '1 ms' END,
-       '', gen_random_uuid(),
+       '', '', gen_random_uuid(),
        CASE WHEN st = 'sending' THEN now() + interval '1 hour' END,
        c,
        CASE WHEN st = 'sent' THEN c + interval '1 second' END,
