@@ -142,7 +142,9 @@ return 0
 """
 
 _LEASE_ACQUIRE = """
--- KEYS: leases. ARGV: limit, lease ms, lease id. Returns 0 when taken, else ms until a slot frees.
+-- KEYS: leases, line prefix. ARGV: limit, lease ms, lease id, line window ms.
+-- Returns 0 when a slot is taken, else the send's place in line among those refused in
+-- this window: the caller spaces the waiting sends out by it instead of all coming back at once.
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -151,8 +153,11 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 0
 end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(first[2]) - now)
+local window = tonumber(ARGV[4])
+local line = KEYS[2] .. ':' .. math.floor(now / window)
+local place = redis.call('INCR', line)
+if place == 1 then redis.call('PEXPIRE', line, window * 2) end
+return place
 """
 
 _RATE_TAKE = """
@@ -224,26 +229,38 @@ def _pass(admission: Admission) -> None:
             if wait > 0:
                 raise NotNow(f"rate limit of {keys.rate} reached", retry_in=_spread(wait / 1000))
         if keys.host and settings.host_concurrency > 0:
-            lease_id = uuid.uuid4().hex
-            wait = client.eval(
-                _LEASE_ACQUIRE,
-                1,
-                _keys(settings, "host", keys.host),
-                settings.host_concurrency,
-                int(settings.host_lease * 1000),
-                lease_id,
-            )
-            if wait > 0:
-                raise NotNow(
-                    f"{settings.host_concurrency} sends to {keys.host} in flight", retry_in=_spread(settings.host_wait)
-                )
-            admission.lease_id = lease_id
+            _take_host_slot(client, admission)
     except NotNow:
         if admission.probe:
             _forget_probe(admission)
         raise
     except redis.RedisError as exc:
         logger.warning("gates unavailable (%s): sending without them", type(exc).__name__)
+
+
+def _take_host_slot(client: redis.Redis, admission: Admission) -> None:
+    """A slot among ``host_concurrency`` for the send's host, or ``NotNow`` with a wait that
+    grows with the send's place in line: the n-th send refused in a window comes back after
+    about ``n / host_concurrency`` slow calls, so a backlog for one host returns at the pace
+    its slots free up rather than churning through the workers every few seconds."""
+    settings, keys = admission.settings, admission.keys
+    lease_id = uuid.uuid4().hex
+    place = client.eval(
+        _LEASE_ACQUIRE,
+        2,
+        _keys(settings, "host", keys.host),
+        _keys(settings, "line", keys.host),
+        settings.host_concurrency,
+        int(settings.host_lease * 1000),
+        lease_id,
+        int(settings.host_wait * 1000),
+    )
+    if place > 0:
+        turns = max(1.0, place / settings.host_concurrency)
+        raise NotNow(
+            f"{settings.host_concurrency} sends to {keys.host} in flight", retry_in=_spread(settings.host_wait * turns)
+        )
+    admission.lease_id = lease_id
 
 
 def _leave(admission: Admission) -> None:
