@@ -9,31 +9,10 @@ Elsewhere (SQLite, the embedded default) a plain CREATE INDEX, without PostgreSQ
 
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
-from django.db.migrations.operations import AddIndex
 from django.db.models.functions import Collate, Left
 
-
-def _without_collation(index: models.Index) -> models.Index:
-    path, args, kwargs = index.deconstruct()
-    return models.Index(*(e.get_source_expressions()[0] if isinstance(e, Collate) else e for e in args), **kwargs)
-
-
-class AddIndexOnline(AddIndexConcurrently):
-    """``AddIndexConcurrently`` on PostgreSQL, ``AddIndex`` elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, _without_collation(self.index))
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+from notifications.migration_operations import AddIndexOnline
 
 
 class Migration(migrations.Migration):

@@ -6,23 +6,9 @@ atomic: if it stops halfway, drop the index it names as INVALID and migrate agai
 (SQLite, the embedded default) a plain CREATE INDEX.
 """
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
-from django.db.migrations.operations import AddIndex
 
-
-class AddIndexOnline(AddIndexConcurrently):
-    """``AddIndexConcurrently`` on PostgreSQL, ``AddIndex`` elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        return AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+from notifications.migration_operations import AddIndexOnline
 
 
 class Migration(migrations.Migration):
