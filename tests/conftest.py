@@ -15,6 +15,7 @@ from notifications.models import Priority
 from notifier import registry
 from testkit import Proc, celery_worker_argv, free_port
 from tests import factories
+from tests.fakes.push import push  # noqa: F401  the push services' stand-in, for any test
 from tests.sink import Sink
 
 ROOT = Path(__file__).resolve().parent.parent

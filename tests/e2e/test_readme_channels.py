@@ -10,10 +10,8 @@ import pytest
 
 from notifications import services
 from notifications.models import Notification
-from notifier import registry
 from tests.conftest import ROOT
 from tests.fakes.providers import slack, telegram, twilio  # noqa: F401  fixtures
-from tests.fakes.push import PushServices
 
 CURL_BODY = re.compile(r"-d '(\{.*?\})'")
 
@@ -21,16 +19,6 @@ CURL_BODY = re.compile(r"-d '(\{.*?\})'")
 def readme_bodies() -> dict[str, dict]:
     bodies = [json.loads(text) for text in CURL_BODY.findall((ROOT / "README.md").read_text())]
     return {body["channel"]: body for body in bodies if "channel" in body}
-
-
-@pytest.fixture
-def push(settings, tmp_path):
-    server = PushServices().start()
-    settings.FCM_CREDENTIALS = str(server.account(tmp_path))
-    settings.FCM_API_URL = settings.EXPO_API_URL = server.url
-    registry.reset()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("channel", ["sms", "push", "telegram", "slack"])

@@ -24,12 +24,14 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -264,3 +266,17 @@ class PushServices:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def push(settings, tmp_path) -> Iterator[PushServices]:
+    """FCM (with its token endpoint) and Expo answering from one local server, and the
+    settings pointing the push provider at it."""
+    from notifier import registry
+
+    server = PushServices().start()
+    settings.FCM_CREDENTIALS = str(server.account(tmp_path))
+    settings.FCM_API_URL = settings.EXPO_API_URL = server.url
+    registry.reset()
+    yield server
+    server.stop()

@@ -8,21 +8,10 @@ import pytest
 
 from notifications import services
 from notifications.models import DeadPushToken, FailureReason, Notification, Status
-from notifier import registry
-from tests.fakes.push import EXPO_SEND, FCM, PushServices, expo_ticket_error, fcm_error
+from tests.fakes.push import EXPO_SEND, FCM, expo_ticket_error, fcm_error
 
 EXPO_TOKEN = "ExponentPushToken[xxxxxxxxxxxxxxxxxxxxxx]"
 FCM_TOKEN = "fcm-" + "a" * 140
-
-
-@pytest.fixture
-def push(settings, tmp_path):
-    server = PushServices().start()
-    settings.FCM_CREDENTIALS = str(server.account(tmp_path))
-    settings.FCM_API_URL = settings.EXPO_API_URL = server.url
-    registry.reset()
-    yield server
-    server.stop()
 
 
 def deliver(row: Notification) -> Notification:
