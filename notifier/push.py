@@ -57,6 +57,22 @@ def is_expo_token(token: str) -> bool:
     return EXPO_TOKEN.fullmatch(token) is not None
 
 
+def push_token(recipient: str) -> str:
+    """``recipient`` as a push token of either service's shape (an ``ExponentPushToken[…]`` or an
+    FCM registration token, at most ``MAX_TOKEN_CHARS``), or ``ValueError`` saying why not. Whether
+    the service it goes to is configured is the provider's question, not this one's."""
+    token = recipient.strip()
+    if len(token) > MAX_TOKEN_CHARS:
+        raise ValueError(f"A push token has at most {MAX_TOKEN_CHARS} characters.")
+    if is_expo_token(token):
+        return token
+    if token.startswith(("ExponentPushToken", "ExpoPushToken")):
+        raise ValueError("Not an Expo push token: write ExponentPushToken[…].")
+    if not FCM_TOKEN.fullmatch(token):
+        raise ValueError("Not a push token: an ExponentPushToken[…] or an FCM registration token.")
+    return token
+
+
 def push_data(payload: Any) -> dict[str, Any]:
     """The payload as a push message's ``data`` object: an object as it is, anything else
     under ``"payload"`` (both services take an object only)."""
@@ -75,15 +91,9 @@ class PushProvider(ProviderBase):
         self.fcm = fcm
 
     def validate_recipient(self, recipient: str) -> str:
-        token = recipient.strip()
-        if len(token) > MAX_TOKEN_CHARS:
-            raise ValueError(f"A push token has at most {MAX_TOKEN_CHARS} characters.")
+        token = push_token(recipient)
         if is_expo_token(token):
             return token
-        if token.startswith(("ExponentPushToken", "ExpoPushToken")):
-            raise ValueError("Not an Expo push token: write ExponentPushToken[…].")
-        if not FCM_TOKEN.fullmatch(token):
-            raise ValueError("Not a push token: an ExponentPushToken[…] or an FCM registration token.")
         if self.fcm is None:
             raise ValueError("FCM is not configured on this server (FCM_CREDENTIALS): only Expo push tokens.")
         return token

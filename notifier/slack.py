@@ -33,6 +33,18 @@ SLACK_ID = re.compile(r"[CDGUW][A-Z0-9]{8,31}")
 RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 
 
+def slack_id(recipient: str) -> str:
+    """``recipient`` as a Slack conversation or user id, or ``ValueError`` saying why not. A module
+    function, so profiles are checked the same way whether or not the bot is configured."""
+    chat = recipient.strip()
+    if not SLACK_ID.fullmatch(chat):
+        raise ValueError(
+            "Enter a Slack channel or user id (C…, G…, D…, U… or W… followed by 8 or more uppercase "
+            "letters and digits, e.g. C012AB3CD), not a #name."
+        )
+    return chat
+
+
 class SlackProvider(ApiProvider):
     name = "slack"
     provider = "slack"
@@ -42,13 +54,7 @@ class SlackProvider(ApiProvider):
         self._headers = {"authorization": f"Bearer {bot_token}", "content-type": "application/json; charset=utf-8"}
 
     def validate_recipient(self, recipient: str) -> str:
-        chat = recipient.strip()
-        if not SLACK_ID.fullmatch(chat):
-            raise ValueError(
-                "Enter a Slack channel or user id (C…, G…, D…, U… or W… followed by 8 or more uppercase "
-                "letters and digits, e.g. C012AB3CD), not a #name."
-            )
-        return chat
+        return slack_id(recipient)
 
     def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
         text = text_of(subject, body)

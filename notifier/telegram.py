@@ -35,6 +35,21 @@ def text_of(subject: str, body: str) -> str:
     return f"{subject}\n\n{body}" if subject and body else subject or body
 
 
+def chat_id(recipient: str) -> str:
+    """``recipient`` as a chat the Bot API takes (an integer id, or ``@channelname``), or
+    ``ValueError`` saying why not. A module function, so profiles are checked the same way
+    whether or not the bot is configured."""
+    chat = recipient.strip()
+    if CHAT_ID.fullmatch(chat) and chat not in ("0", "-0"):
+        return str(int(chat))
+    if CHANNEL_NAME.fullmatch(chat):
+        return chat
+    raise ValueError(
+        "Enter a Telegram chat id (an integer, negative for groups and channels) "
+        "or a public @channelname (5-32 letters, digits or underscores)."
+    )
+
+
 class TelegramProvider(ApiProvider):
     name = "telegram"
     provider = "telegram"
@@ -44,15 +59,7 @@ class TelegramProvider(ApiProvider):
         self._token = bot_token
 
     def validate_recipient(self, recipient: str) -> str:
-        chat = recipient.strip()
-        if CHAT_ID.fullmatch(chat) and chat not in ("0", "-0"):
-            return str(int(chat))
-        if CHANNEL_NAME.fullmatch(chat):
-            return chat
-        raise ValueError(
-            "Enter a Telegram chat id (an integer, negative for groups and channels) "
-            "or a public @channelname (5-32 letters, digits or underscores)."
-        )
+        return chat_id(recipient)
 
     def validate_content(self, *, subject: str, body: str, payload: Any) -> None:
         text = text_of(subject, body)
