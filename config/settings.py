@@ -267,6 +267,8 @@ ANYMAIL = {
 NOTIFY_API_RATE = env.str("NOTIFY_API_RATE", default="100/s")
 # Bytes of one notification's subject + body + payload (compact JSON), UTF-8.
 NOTIFY_MAX_CONTENT_BYTES = env.int("NOTIFY_MAX_CONTENT_BYTES", default=262144)
+# A recipient profile's locale when the client gives none (BCP 47).
+NOTIFY_DEFAULT_LOCALE = env.str("NOTIFY_DEFAULT_LOCALE", default="en")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
@@ -35,6 +36,7 @@ from notifications.models import (
     DeliveryStatus,
     Notification,
     ProviderEvent,
+    Recipient,
     WebhookSecret,
 )
 
@@ -281,3 +283,77 @@ class WebhookSecretAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(Recipient)
+class RecipientAdmin(admin.ModelAdmin):
+    """Clients' recipient profiles, view-only: they change through the API, which checks every
+    address. No secrets on the page: a webhook URL (whose query may carry a token) shows as its
+    host, push tokens as a count. Deleting one erases the person (``services.recipient_erase``).
+
+    Search is by the start of an external id or an email, case-sensitive (``LIKE 'term%'``, each
+    through its ``varchar_pattern_ops`` index); the owner filter lists clients from the user table,
+    never a ``SELECT DISTINCT`` over the profiles.
+    """
+
+    list_display = ("external_id", "owner", "email", "phone", "timezone", "locale", "created_at")
+    list_filter = ("owner",)
+    search_fields = ("^external_id", "^email")
+    search_help_text = "The start of an external id or of an email (case-sensitive)."
+    list_select_related = ("owner",)
+    fields = (
+        "owner",
+        "external_id",
+        "email",
+        "phone",
+        "telegram_chat_id",
+        "slack_id",
+        "webhook_host",
+        "push_token_count",
+        "timezone",
+        "locale",
+        "preferences",
+        "quiet_hours",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Recipient], search_term: str
+    ) -> tuple[QuerySet[Recipient], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(external_id__startswith=term) | Q(email__startswith=term)), False
+
+    @admin.display(description="webhook host")
+    def webhook_host(self, obj: Recipient) -> str:
+        return urlsplit(obj.webhook_url).hostname or "" if obj.webhook_url else ""
+
+    @admin.display(description="push tokens")
+    def push_token_count(self, obj: Recipient) -> int:
+        return len(obj.push_tokens)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Recipient) -> None:
+        services.recipient_erase(owner=obj.owner, recipients=[obj])
+
+    def log_deletions(self, request: HttpRequest, queryset: Iterable[Recipient]) -> None:
+        """No admin log entry: its text would keep the erased person's id after the erase."""
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponseRedirect:
+        # Django's message names the object; after an erase nothing may name the person.
+        self.message_user(request, "The recipient was erased.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:notifications_recipient_changelist"))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Recipient]) -> None:
+        for recipient in queryset.select_related("owner"):
+            services.recipient_erase(owner=recipient.owner, recipients=[recipient])

@@ -112,6 +112,11 @@ def max_content_bytes() -> int:
     return settings.NOTIFY_MAX_CONTENT_BYTES
 
 
+def default_locale() -> str:
+    """``NOTIFY_DEFAULT_LOCALE``: a recipient profile's locale when the client gives none."""
+    return settings.NOTIFY_DEFAULT_LOCALE
+
+
 def api_rate() -> tuple[int, int] | None:
     """``NOTIFY_API_RATE`` as (requests, window in seconds); ``None`` when empty (no limit)."""
     return _parse_rate(settings.NOTIFY_API_RATE, "NOTIFY_API_RATE")

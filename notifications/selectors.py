@@ -7,11 +7,19 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, ProviderEvent, Status, WebhookSecret
+from notifications.models import (
+    LIVE_STATUSES,
+    DeliveryAttempt,
+    Notification,
+    ProviderEvent,
+    Recipient,
+    Status,
+    WebhookSecret,
+)
 
 
 def notification_list(*, owner: AbstractBaseUser) -> QuerySet[Notification]:
@@ -115,3 +123,25 @@ def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
         "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=Now()).count(),
         "failed_by_reason": failed_by_reason,
     }
+
+
+def recipient_list(*, owner: AbstractBaseUser) -> QuerySet[Recipient]:
+    """A client's recipient profiles, newest first (filters are applied by the API)."""
+    return Recipient.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def recipient_get(*, owner: AbstractBaseUser, external_id: str) -> Recipient | None:
+    """The client's own profile under its id for the person, or ``None`` — another client's
+    looks unknown."""
+    return Recipient.objects.filter(owner=owner, external_id=external_id).first()
+
+
+def recipients_with_address(*, owner: AbstractBaseUser, address: str) -> QuerySet[Recipient]:
+    """The client's profiles that hold ``address`` on any channel: whom an operator's erase
+    request by address is about. Push tokens are looked into on PostgreSQL (SQLite's JSON has
+    no containment lookup; the embedded default holds few profiles, so that misses little)."""
+    match = Q(email=address) | Q(phone=address) | Q(telegram_chat_id=address) | Q(slack_id=address)
+    match |= Q(webhook_url=address)
+    if connection.vendor == "postgresql":
+        match |= Q(push_tokens__contains=[address])
+    return Recipient.objects.filter(owner=owner).filter(match)

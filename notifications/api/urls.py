@@ -2,10 +2,12 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from notifications.api.callbacks import TwilioStatusCallbackView
+from notifications.api.recipient_views import RecipientViewSet
 from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
 
 router = DefaultRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("recipients", RecipientViewSet, basename="recipient")
 
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),

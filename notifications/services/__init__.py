@@ -10,6 +10,7 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``reporting``: what a provider reports after a send (``delivery_status``).
 - ``push_receipts``: Expo's receipts, asked for in batches and stored as reports.
 - ``signing``: each client's webhook signing secret.
+- ``recipients``: recipient profiles (put, update) and their erase, in short batches.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -43,6 +44,13 @@ from notifications.services.delivering import (
     retry_window,
 )
 from notifications.services.push_receipts import expo_receipts_collect
+from notifications.services.recipients import (
+    EraseResult,
+    notifications_erase,
+    recipient_erase,
+    recipient_put,
+    recipient_update,
+)
 from notifications.services.recording import (
     DeliveryDeferred,
     DeliveryResult,
@@ -65,6 +73,7 @@ __all__ = [
     "BatchResult",
     "DeliveryDeferred",
     "DeliveryResult",
+    "EraseResult",
     "dead_push_token_record",
     "expo_receipts_collect",
     "failed_requeue",
@@ -79,8 +88,12 @@ __all__ = [
     "notification_reschedule",
     "notification_retry",
     "notification_schedule_retry",
+    "notifications_erase",
     "notifications_purge",
     "provider_event_record",
+    "recipient_erase",
+    "recipient_put",
+    "recipient_update",
     "record_attempt",
     "record_failure",
     "record_success",
