@@ -12,3 +12,12 @@ class InvalidState(NotificationError):
 
 class IdempotencyConflict(NotificationError):
     """An idempotency key reused with a different request body (HTTP 422)."""
+
+
+class ContentInvalid(NotificationError):
+    """Content the service refused after the serializer's checks, by field (HTTP 400): a
+    template that does not compile or cannot render with the data, text too long once rendered."""
+
+    def __init__(self, errors: dict) -> None:
+        super().__init__(str(errors))
+        self.errors = errors

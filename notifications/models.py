@@ -98,6 +98,14 @@ class Notification(models.Model):
     # The provider's latest report (ProviderEvent): null until one arrives. Never moves status.
     delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, null=True, blank=True)  # noqa: DJ001
 
+    # Rendered at create from a Template (never again): the name and version it came from, the
+    # data and locale it was rendered with, and for email the HTML alternative.
+    template = models.CharField(max_length=64, blank=True, default="")
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True)
+    locale = models.CharField(max_length=35, blank=True, default="")
+    html = models.TextField(blank=True, default="")
+
     # A message carries the token it was published with; reschedule and manual
     # retry change it, so messages published before are ignored by the claim.
     dispatch_token = models.UUIDField(default=uuid.uuid4)
@@ -277,6 +285,35 @@ class DeadPushToken(models.Model):
 
     def __str__(self) -> str:
         return f"dead {self.provider} token of {self.owner}"
+
+
+class Template(models.Model):
+    """A client's named message in Django's template language, with translations by locale.
+
+    ``version`` grows on every change; a notification stores the version it was rendered from,
+    and its rendered text, so editing a template changes no notification already made.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="templates")
+    name = models.SlugField(max_length=64)
+    subject = models.CharField(max_length=998, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    # {"fr": {"subject": …, "body": …, "html": …}, …}
+    translations = models.JSONField(default=dict, blank=True)
+    # The admin's preview renders with these (never used for a notification).
+    sample_data = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [models.UniqueConstraint(fields=("owner", "name"), name="template_owner_name_uniq")]
+        indexes = [models.Index(fields=("owner", "-created_at", "-id"), name="template_owner_created")]
+
+    def __str__(self) -> str:
+        return f"template {self.name} v{self.version}"
 
 
 def default_locale() -> str:

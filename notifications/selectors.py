@@ -18,6 +18,7 @@ from notifications.models import (
     ProviderEvent,
     Recipient,
     Status,
+    Template,
     WebhookSecret,
 )
 
@@ -134,6 +135,16 @@ def recipient_get(*, owner: AbstractBaseUser, external_id: str) -> Recipient | N
     """The client's own profile under its id for the person, or ``None`` — another client's
     looks unknown."""
     return Recipient.objects.filter(owner=owner, external_id=external_id).first()
+
+
+def template_list(*, owner: AbstractBaseUser) -> QuerySet[Template]:
+    """A client's templates, newest first."""
+    return Template.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def template_get(*, owner: AbstractBaseUser, name: str) -> Template | None:
+    """The client's own template by name, or ``None`` — another client's looks unknown."""
+    return Template.objects.filter(owner=owner, name=name).first()
 
 
 def recipients_with_address(*, owner: AbstractBaseUser, address: str) -> QuerySet[Recipient]:

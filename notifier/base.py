@@ -21,6 +21,8 @@ class Message:
     subject: str = ""
     body: str = ""
     payload: Any = None
+    # Email only: the HTML alternative beside the text ``body`` (rendered from a template).
+    html: str = ""
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
     # Where the provider should report what happens next (a status callback), when the
     # service has a public URL (NOTIFY_PUBLIC_URL) and the provider a ``callback_path``.

@@ -22,7 +22,7 @@ from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
@@ -164,7 +164,7 @@ class EmailProvider(ProviderBase):
         when given, else the backend's own)."""
         name = name or _backend_name(connection)
         message_id = f"<{message.id}@notifier>"
-        email = EmailMessage(
+        email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body,
             from_email=self.from_email,
@@ -172,6 +172,8 @@ class EmailProvider(ProviderBase):
             headers={"Message-ID": message_id, "Idempotency-Key": message.id},
             connection=connection,
         )
+        if message.html:
+            email.attach_alternative(message.html, "text/html")
         try:
             with connection:
                 connection.send_messages([email])

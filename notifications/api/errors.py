@@ -22,7 +22,7 @@ from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from notifications.exceptions import IdempotencyConflict, InvalidState
+from notifications.exceptions import ContentInvalid, IdempotencyConflict, InvalidState
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ DATABASE_REFUSED = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ContentInvalid):
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     for exc_type, code in DOMAIN_STATUS.items():
         if isinstance(exc, exc_type):
             return Response({"detail": str(exc)}, status=code)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -160,3 +161,22 @@ class PayloadField(serializers.JSONField):
         if problem is not None:
             self.fail(problem)
         return data
+
+
+# BCP 47, as clients use it: a language (2 to 3 letters) and subtags (region, script, …) of 1 to 8
+# letters or digits: en, pt-BR, zh-Hant-TW, es-419.
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+class LocaleField(serializers.CharField):
+    """A BCP 47 language tag (``fr``, ``pt-BR``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 35)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not _LOCALE.match(value):
+            raise serializers.ValidationError(f"Not a BCP 47 language tag (like fr or pt-BR): {value!r}.")
+        return value

@@ -14,6 +14,7 @@ from notifications.api.fields import (
     MAX_PAYLOAD_DEPTH,
     AwareDateTimeField,
     ChannelField,
+    LocaleField,
     PayloadField,
     no_line_breaks,
 )
@@ -27,6 +28,7 @@ class NotificationSerializer(serializers.ModelSerializer):
     """A notification as clients see it."""
 
     payload = PayloadField(read_only=True, allow_null=True)
+    data = PayloadField(read_only=True, allow_null=True)
 
     class Meta:
         model = Notification
@@ -37,6 +39,11 @@ class NotificationSerializer(serializers.ModelSerializer):
             "subject",
             "body",
             "payload",
+            "html",
+            "template",
+            "template_version",
+            "data",
+            "locale",
             "send_at",
             "priority",
             "max_attempts",
@@ -147,11 +154,32 @@ class NotificationContentSerializer(serializers.Serializer):
 
 class NotificationCreateSerializer(NotificationContentSerializer):
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=False)
+    template = serializers.SlugField(
+        max_length=64, required=False, help_text="A template's name: rendered now with `data`, instead of subject/body."
+    )
+    data = PayloadField(required=False, help_text="The template's variables: a JSON object.")
+    locale = LocaleField(required=False, help_text="BCP 47; picks the template's translation (pt-BR, then pt).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("template"):
+            return self._validate_templated(attrs)
+        if "data" in attrs:
+            raise serializers.ValidationError({"data": ["Only with a template."]})
         self._check_recipient(attrs, attrs["channel"])
         self._check_channel_content(attrs, attrs["channel"])
         self._check_content_size(attrs)
+        attrs.setdefault("max_attempts", conf.max_attempts())
+        return attrs
+
+    def _validate_templated(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The template renders in the service, which checks the rendered text as this would."""
+        given = [field for field in ("subject", "body") if field in attrs]
+        if given:
+            raise serializers.ValidationError(
+                {field: ["Give a template or a subject and body, not both."] for field in given}
+            )
+        self._check_recipient(attrs, attrs["channel"])
+        attrs.setdefault("data", {})
         attrs.setdefault("max_attempts", conf.max_attempts())
         return attrs
 

@@ -3,10 +3,12 @@ from rest_framework.routers import DefaultRouter
 
 from notifications.api.callbacks import TwilioStatusCallbackView
 from notifications.api.recipient_views import RecipientViewSet
+from notifications.api.templates import TemplateViewSet
 from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
 
 router = DefaultRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("templates", TemplateViewSet, basename="template")
 router.register("recipients", RecipientViewSet, basename="recipient")
 
 urlpatterns = [

@@ -11,6 +11,7 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``push_receipts``: Expo's receipts, asked for in batches and stored as reports.
 - ``signing``: each client's webhook signing secret.
 - ``recipients``: recipient profiles (put, update) and their erase, in short batches.
+- ``templates``: clients' templates (put, delete, check) and rendering one at create.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -67,6 +68,7 @@ from notifications.services.signing import (
     webhook_secrets_expire,
 )
 from notifications.services.sweeping import BACKLOG_PATIENCE, notifications_purge, sweep_missed, sweep_stuck
+from notifications.services.templates import Rendered, template_check, template_delete, template_put, template_render
 
 __all__ = [
     "BACKLOG_PATIENCE",
@@ -74,6 +76,7 @@ __all__ = [
     "DeliveryDeferred",
     "DeliveryResult",
     "EraseResult",
+    "Rendered",
     "dead_push_token_record",
     "expo_receipts_collect",
     "failed_requeue",
@@ -104,6 +107,10 @@ __all__ = [
     "storable",
     "sweep_missed",
     "sweep_stuck",
+    "template_check",
+    "template_delete",
+    "template_put",
+    "template_render",
     "webhook_secret_get_or_create",
     "webhook_secret_rotate",
     "webhook_secrets_expire",

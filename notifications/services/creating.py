@@ -20,24 +20,32 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from notifications import conf
-from notifications.exceptions import IdempotencyConflict
+from notifications.exceptions import ContentInvalid, IdempotencyConflict
 from notifications.models import Notification
 from notifications.services.fastpaths import insert_many
 from notifications.services.publishing import dispatch_of, publish_on_commit
+from notifications.services.templates import rendered_content
 
 # What a client sends about a notification, beside when: the fingerprint's and a reschedule's fields.
 CONTENT_FIELDS = ("channel", "recipient", "subject", "body", "payload", "priority", "max_attempts")
+# A templated request's own fields: in its fingerprint only when it names a template, so the
+# fingerprints of every other request stay as they were.
+TEMPLATE_FIELDS = ("template", "data", "locale")
 
 
 def request_fingerprint(data: dict[str, Any]) -> str:
     """A stable hash of a create request, to tell a replay from a reuse of its key."""
     canonical = {field: data.get(field) for field in (*CONTENT_FIELDS, "send_at")}
+    if data.get("template"):
+        canonical.update({field: data.get(field) for field in TEMPLATE_FIELDS})
     if isinstance(canonical["send_at"], datetime):
         canonical["send_at"] = canonical["send_at"].isoformat()
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+    fingerprint = request_fingerprint(data)  # of the request as sent, before rendering
+    data = rendered_content(owner=owner, item=data)
     send_at = max(data.get("send_at") or now, now)
     return Notification(
         owner=owner,
@@ -46,11 +54,16 @@ def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: dat
         subject=data.get("subject") or "",
         body=data.get("body") or "",
         payload=data.get("payload"),
+        html=data.get("html") or "",
+        template=data.get("template") or "",
+        template_version=data.get("template_version"),
+        data=data.get("data"),
+        locale=data.get("locale") or "",
         send_at=send_at,
         priority=data.get("priority") or "normal",
         max_attempts=data.get("max_attempts") or conf.max_attempts(),
         idempotency_key=data.get("idempotency_key") or None,
-        request_fingerprint=request_fingerprint(data),
+        request_fingerprint=fingerprint,
         next_attempt_at=send_at,
         last_enqueued_at=now,
     )
@@ -116,7 +129,10 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
                 raise IdempotencyConflict(f"Item {index}: idempotency key reused with a different request.")
             results.append(original)
             continue
-        notification = _new_notification(owner=owner, data=item, now=now)
+        try:
+            notification = _new_notification(owner=owner, data=item, now=now)
+        except ContentInvalid as exc:
+            raise ContentInvalid({"notifications": {str(index): exc.errors}}) from exc
         notification.dispatch_token = batch_token
         new.append(notification)
         results.append(notification)

@@ -145,6 +145,7 @@ def _message_for(
         recipient=notification.recipient,
         subject=notification.subject,
         body=notification.body,
+        html=notification.html,
         payload=notification.payload,
         signing_secrets=signing,
         callback_url=_callback_url(provider),

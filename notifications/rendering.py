@@ -1,0 +1,117 @@
+"""Django's template language, sandboxed for clients' templates: it renders their data and nothing else.
+
+A client's template runs inside this process, so the engine here is its own
+``django.template.Engine``, never the project's: no loader (nothing is read from disk),
+no library to ``{% load %}``, and of the built-ins only Django's default tags and filters,
+less the tags that reach beyond the data (``{% debug %}`` dumps the context, ``{% url %}``
+and ``{% querystring %}`` read the project's routes and the request). ``{% include %}``,
+``{% extends %}`` and ``{% block %}`` live in ``loader_tags``, which is left out: each is
+an unknown tag, a compile error. ``{% ssi %}`` left Django in 1.10. Names starting with
+``_`` are refused by Django's own parser.
+
+The data is JSON, wrapped so that a lookup on an object or a list reads its keys or
+indexes only: ``{{ order.clear }}`` or ``{{ items.pop }}`` would otherwise find the
+method and call it. Strings and numbers are immutable; their methods change nothing.
+
+Missing variables: ``string_if_invalid`` is a sentinel holding a per-process random
+nonce and the variable's name, looked for in the output after rendering. This is
+Django's own resolution, so it reports exactly what would have rendered empty, through
+loops (``{{ item.name }}`` inside ``{% for item in items %}``), ``{% with %}`` and dotted
+paths into objects and lists, which a walk over the compiled nodes would have to
+re-implement. Conditions (``{% if coupon %}``) and loops over a missing name stay
+silent: that is how a template tests for optional data. One consequence: ``|default``
+cannot rescue a missing variable (Django returns the sentinel before any filter); test
+it with ``{% if %}`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.template.base import Template
+
+REFUSED_TAGS = frozenset({"debug", "url", "querystring"})
+_NONCE = secrets.token_hex(8)
+_MISSING = f"\x00missing:{_NONCE}:%s\x00"
+_MISSING_RE = re.compile(rf"\x00missing:{_NONCE}:([^\x00]*)\x00")
+
+
+class TemplateProblem(ValueError):
+    """A template that does not compile, or data it cannot render with; the message says which."""
+
+
+def _sandbox_library() -> Library:
+    library = Library()
+    library.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name not in REFUSED_TAGS}
+    library.filters = dict(defaultfilters.register.filters)
+    return library
+
+
+class SandboxEngine(Engine):
+    """An engine whose only built-ins are the sandbox's library (``Engine`` always adds its
+    ``default_builtins``, ``loader_tags`` among them)."""
+
+    default_builtins: list[str] = []
+
+    def get_template_builtins(self, builtins: list[str]) -> list[Library]:
+        return [_sandbox_library()]
+
+
+_ENGINES = {
+    autoescape: SandboxEngine(
+        loaders=[], libraries={}, builtins=[], autoescape=autoescape, string_if_invalid=_MISSING, debug=False
+    )
+    for autoescape in (False, True)
+}
+
+
+class _Object(dict):
+    """A JSON object in the context: ``{{ a.b }}`` reads the key ``b``, never a dict method."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("__"):
+            return object.__getattribute__(self, name)
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return []
+
+
+class _Array(list):
+    """A JSON array in the context: ``{{ a.0 }}`` reads an index, never a list method."""
+
+    __getattribute__ = _Object.__getattribute__
+    __dir__ = _Object.__dir__
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Object({str(key): _wrap(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return _Array(_wrap(item) for item in value)
+    return value
+
+
+def compile_template(source: str, *, html: bool = False) -> Template:
+    """Compile ``source`` in the sandbox, or raise ``TemplateProblem`` with Django's message."""
+    try:
+        return _ENGINES[html].from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(str(exc)) from exc
+
+
+def render(source: str, data: dict[str, Any], *, html: bool = False) -> str:
+    """Render ``source`` with ``data`` (JSON) as the context; ``html`` autoescapes.
+
+    Raises ``TemplateProblem`` naming the variables the template uses that ``data`` lacks.
+    """
+    template = compile_template(source, html=html)
+    output = template.render(Context(_wrap(data), autoescape=html))
+    missing = sorted(set(_MISSING_RE.findall(output)))
+    if missing:
+        names = ", ".join(repr(name) for name in missing)
+        raise TemplateProblem(f"The data lacks {'a variable' if len(missing) == 1 else 'variables'}: {names}.")
+    return output
