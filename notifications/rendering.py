@@ -4,7 +4,8 @@ A client's template runs inside this process, so the engine here is its own
 ``django.template.Engine``, never the project's: no loader (nothing is read from disk),
 no library to ``{% load %}``, and of the built-ins only Django's default tags and filters,
 less the tags that reach beyond the data (``{% debug %}`` dumps the context, ``{% url %}``
-and ``{% querystring %}`` read the project's routes and the request). ``{% include %}``,
+and ``{% querystring %}`` read the project's routes and the request) and ``{% lorem %}``;
+the padding filters are capped at ``MAX_WIDTH``. ``{% include %}``,
 ``{% extends %}`` and ``{% block %}`` live in ``loader_tags``, which is left out: each is
 an unknown tag, a compile error. ``{% ssi %}`` left Django in 1.10. Names starting with
 ``_`` are refused by Django's own parser.
@@ -33,7 +34,11 @@ from typing import Any
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 from django.template.base import Template
 
-REFUSED_TAGS = frozenset({"debug", "url", "querystring"})
+REFUSED_TAGS = frozenset({"debug", "url", "querystring", "lorem"})
+# Filters that pad to a width the template names: capped, so a few bytes of template cannot ask
+# for gigabytes of output (``{% lorem %}`` is refused for the same reason).
+PADDING_FILTERS = ("ljust", "rjust", "center")
+MAX_WIDTH = 1000
 _NONCE = secrets.token_hex(8)
 _MISSING = f"\x00missing:{_NONCE}:%s\x00"
 _MISSING_RE = re.compile(rf"\x00missing:{_NONCE}:([^\x00]*)\x00")
@@ -47,7 +52,21 @@ def _sandbox_library() -> Library:
     library = Library()
     library.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name not in REFUSED_TAGS}
     library.filters = dict(defaultfilters.register.filters)
+    for name in PADDING_FILTERS:
+        library.filters[name] = _capped(defaultfilters.register.filters[name])
     return library
+
+
+def _capped(pad: Any) -> Any:
+    def capped(value: Any, arg: Any) -> Any:
+        try:
+            width = int(arg)
+        except (TypeError, ValueError):
+            return value
+        return pad(value, min(width, MAX_WIDTH))
+
+    capped.is_safe = getattr(pad, "is_safe", False)
+    return capped
 
 
 class SandboxEngine(Engine):

@@ -18,6 +18,7 @@ from notifications.services import template_put, template_render
         ("{% load i18n %}", "i18n"),
         ("{% debug %}", "debug"),
         ("{% url 'admin:index' %}", "url"),
+        ("{% lorem 1000000 w %}", "lorem"),
         ("{{ obj._private }}", "underscores"),
         ("{{ obj.__class__ }}", "underscores"),
         ("{% if %}", "if"),
@@ -52,6 +53,10 @@ def test_a_missing_variable_is_named_even_inside_a_loop_and_a_condition_tests_op
         render("{% for i in items %}{{ i.n }}{% endfor %}", {"items": [{}]})
 
     assert render("{% if coupon %}{{ coupon }}{% else %}none{% endif %}", {}) == "none"
+
+
+def test_padding_filters_cannot_ask_for_unbounded_output():
+    assert len(render("{{ v|ljust:'100000000' }}|{{ v|center:'5' }}", {"v": "x"})) == 1000 + 1 + 5
 
 
 def test_autoescape_in_html_only():
