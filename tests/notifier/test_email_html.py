@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from notifications import services
 from tests.notifier.test_email import message, provider, smtp  # noqa: F401 -- the fixtures
 
 
@@ -19,3 +20,12 @@ def test_without_html_the_message_stays_plain_text(smtp, provider):  # noqa: F81
 
     [received] = smtp.messages
     assert received.get_content_type() == "text/plain"
+
+
+def test_a_delivered_notification_carries_its_html_to_the_provider(smtp, make_notification):  # noqa: F811
+    row = make_notification(channel="email", recipient="ana@example.com", body="Text.", html="<p>HTML.</p>")
+
+    services.notification_deliver(notification_id=row.id, dispatch_token=row.dispatch_token)
+
+    [received] = smtp.messages
+    assert received.get_body(("html",)).get_content().strip() == "<p>HTML.</p>"
