@@ -39,6 +39,20 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def other_columns(b: Bench) -> tuple[list[str], list[Any]]:
+    """The notification table's columns beyond ``COLUMNS``, and the values the model's defaults
+    give them: the raw inserts (the COPY floor, the scale seed) stay valid as fields are added."""
+    b.django()
+    from django.db import connection
+
+    from notifications.models import Notification
+
+    fields = [field for field in Notification._meta.concrete_fields if field.column not in COLUMNS]
+    return [field.column for field in fields], [
+        field.get_db_prep_save(field.get_default(), connection) for field in fields
+    ]
+
+
 def iso(ts: float | datetime) -> str:
     when = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -6,7 +6,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from bench.harness import API, BULK, COLUMNS, DAY, Bench, cpu_per_unit, iso, require_ok
+from bench.harness import API, BULK, COLUMNS, DAY, Bench, cpu_per_unit, iso, other_columns, require_ok
 from bench.httpclient import build_request
 from bench.profiles import finish_profile, start_profile
 from bench.report import Row
@@ -166,12 +166,14 @@ def copy_floor(b: Bench, rows: int, batch: int) -> float:
     from psycopg.types.json import Jsonb
 
     owner = b.user_id("bench-bulk-0")
+    extra_columns, extra_values = other_columns(b)
     now = datetime.now(UTC)
     send_at = now + DAY
     row_values = [
         (
             uuid.uuid4(), owner, "console", "bench", "", f"bulk {i}", Jsonb(None), send_at, "normal", 8, None,
             "0" * 64, "scheduled", 0, 0, None, "", send_at, "", "", uuid.uuid4(), None, now, None, None, now, now,
+            *extra_values,
         )
         for i in range(rows)
     ]  # fmt: skip
@@ -183,7 +185,7 @@ def copy_floor(b: Bench, rows: int, batch: int) -> float:
             with (
                 conn.transaction(),
                 conn.cursor() as cur,
-                cur.copy(f"COPY bench_scratch ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+                cur.copy(f"COPY bench_scratch ({', '.join([*COLUMNS, *extra_columns])}) FROM STDIN") as copy,
             ):
                 for values in row_values[start : start + batch]:
                     copy.write_row(values)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.harness import API, COLUMNS, Bench
+from bench.harness import API, COLUMNS, Bench, other_columns
 from bench.httpclient import build_request
 from bench.report import Row
 from bench.stats import median
@@ -30,7 +30,7 @@ SELECT gen_random_uuid(), CASE WHEN g %% 10 = 9 THEN %(other)s ELSE %(main)s END
        c,
        CASE WHEN st = 'sent' THEN c + interval '1 second' END,
        CASE WHEN st = 'cancelled' THEN c END,
-       c, c + interval '1 second'
+       c, c + interval '1 second'{extra}
 FROM (
     SELECT g, now() - g * %(step)s::interval AS c,
            CASE WHEN g %% 1000 = 0 THEN 'sending' WHEN g %% 100 = 0 THEN 'scheduled'
@@ -53,6 +53,11 @@ def seed(b: Bench) -> None:
     from django.db import connection
 
     main, other = b.user_id("bench-list"), b.user_id("bench-other")
+    extra_columns, extra_values = other_columns(b)
+    extra = {f"extra{i}": value for i, value in enumerate(extra_values)}
+    sql = SEED_SQL.format(
+        columns=", ".join([*COLUMNS, *extra_columns]), extra="".join(f", %({name})s" for name in extra)
+    )
     t0 = time.perf_counter()
     with connection.cursor() as cur:
         # CASCADE: the tables that refer to a notification (attempts, provider events, dead push tokens…).
@@ -61,10 +66,7 @@ def seed(b: Bench) -> None:
         step = f"{30 * 86400 / s.scale_rows:.6f} seconds"
         for lo in range(1, s.scale_rows + 1, chunk):
             hi = min(s.scale_rows, lo + chunk - 1)
-            cur.execute(
-                SEED_SQL.format(columns=", ".join(COLUMNS)),
-                {"main": main, "other": other, "step": step, "lo": lo, "hi": hi},
-            )
+            cur.execute(sql, {"main": main, "other": other, "step": step, "lo": lo, "hi": hi, **extra})
             b.log(f"seeded {hi:,} rows")
         inserted = time.perf_counter() - t0
         cur.execute("VACUUM ANALYZE notifications_notification")
