@@ -324,6 +324,8 @@ NOTIFY_RATES = {
     provider: env.str(f"NOTIFY_RATE_{provider}", default="")
     for provider in ("TWILIO", "FCM", "EXPO", "TELEGRAM", "SLACK", "EMAIL")
 }
+# Most sends per recipient profile and channel (20/h); over it, a send waits. Empty: no cap.
+NOTIFY_RECIPIENT_RATE = env.str("NOTIFY_RECIPIENT_RATE", default="")
 # The service's public base URL (https://notify.example.com): provider callbacks are built on it.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
 # Fernet keys for secrets at rest, newest first; empty: one derived from SECRET_KEY.

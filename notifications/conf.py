@@ -135,6 +135,12 @@ def _parse_rate(text: str, name: str) -> tuple[int, int] | None:
     return int(match[1]), _PERIOD_SECONDS[match[2]]
 
 
+def recipient_rate() -> tuple[int, int] | None:
+    """``NOTIFY_RECIPIENT_RATE`` as (sends, period in seconds) per recipient and channel; ``None``
+    when empty (no cap)."""
+    return _parse_rate(settings.NOTIFY_RECIPIENT_RATE, "NOTIFY_RECIPIENT_RATE")
+
+
 def encryption() -> MultiFernet:
     """The keys that encrypt secrets at rest: ``NOTIFY_ENCRYPTION_KEYS`` (the first encrypts, all
     decrypt); when it is empty, one key derived from ``SECRET_KEY``, with ``SECRET_KEY_FALLBACKS``
@@ -203,5 +209,6 @@ def check() -> None:
         if not valid(value):
             raise ImproperlyConfigured(f"{name}: {value!r} is not {expected}.")
     api_rate()
+    recipient_rate()
     gate_settings()
     encryption()

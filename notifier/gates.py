@@ -227,9 +227,7 @@ def _pass(admission: Admission) -> None:
             admission.probe = wait == -1
         rate = settings.rates.get(keys.rate.upper()) if keys.rate else None
         if rate:
-            wait = client.eval(_RATE_TAKE, 1, _keys(settings, "rate", keys.rate.upper()), rate[0], rate[1] * 1000)
-            if wait > 0:
-                raise NotNow(f"rate limit of {keys.rate} reached", retry_in=_spread(wait / 1000))
+            _take_rate(client, settings, keys.rate.upper(), limit=rate[0], period=rate[1], what=keys.rate)
         if keys.host and settings.host_concurrency > 0:
             _take_host_slot(client, admission)
     except NotNow:
@@ -238,6 +236,25 @@ def _pass(admission: Admission) -> None:
         raise
     except redis.RedisError as exc:
         logger.warning("gates unavailable (%s): sending without them", type(exc).__name__)
+
+
+def _take_rate(client: redis.Redis, settings: GateSettings, name: str, *, limit: int, period: int, what: str) -> None:
+    wait = client.eval(_RATE_TAKE, 1, _keys(settings, "rate", name), limit, period * 1000)
+    if wait > 0:
+        raise NotNow(f"rate limit of {what} reached", retry_in=_spread(wait / 1000))
+
+
+def take_rate(name: str, *, limit: int, period: int, what: str) -> None:
+    """Count one send against the rate ``name`` (``limit`` per ``period`` seconds, a fixed window
+    shared by every worker), or raise ``NotNow`` until the next window. For rates that are not a
+    provider's (a recipient's): ``what`` names it in the reason. Redis down: allowed."""
+    settings = _settings_source()
+    if not settings.redis_url:
+        return
+    try:
+        _take_rate(_client(settings.redis_url), settings, name, limit=limit, period=period, what=what)
+    except redis.RedisError as exc:
+        logger.warning("gates unavailable (%s): sending without the rate of %s", type(exc).__name__, what)
 
 
 # A host whose sends take about this long or less frees a slot soon: wait for it here, up

@@ -30,10 +30,13 @@ class NotificationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
     channel = django_filters.CharFilter()
     recipient = django_filters.CharFilter()
+    # Through notification_owner_to: (owner, to).
+    to = django_filters.CharFilter()
+    category = django_filters.CharFilter()
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
     send_at_after = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="gte")
     send_at_before = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="lte")
 
     class Meta:
         model = Notification
-        fields = ("status", "channel", "recipient", "priority", "send_at_after", "send_at_before")
+        fields = ("status", "channel", "recipient", "to", "category", "priority", "send_at_after", "send_at_before")

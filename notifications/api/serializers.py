@@ -36,6 +36,9 @@ class NotificationSerializer(serializers.ModelSerializer):
             "id",
             "channel",
             "recipient",
+            "to",
+            "category",
+            "broadcast",
             "subject",
             "body",
             "payload",
@@ -88,7 +91,12 @@ class NotificationContentSerializer(serializers.Serializer):
 
     channel = ChannelField()
     recipient = serializers.CharField(
-        max_length=2048, help_text="An http(s) URL for webhook, an email address for email, any label for console."
+        max_length=2048,
+        required=False,
+        help_text=(
+            "An http(s) URL for webhook, an email address for email, any label for console. "
+            "Or give `to` instead, never both."
+        ),
     )
     subject = serializers.CharField(
         max_length=998,
@@ -154,6 +162,17 @@ class NotificationContentSerializer(serializers.Serializer):
 
 class NotificationCreateSerializer(NotificationContentSerializer):
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=False)
+    to = serializers.CharField(
+        max_length=255,
+        required=False,
+        help_text=(
+            "A recipient profile's id, instead of `recipient`: the channel's address is read from the "
+            "profile when the notification is sent, and its preferences and quiet hours apply."
+        ),
+    )
+    category = serializers.SlugField(
+        max_length=64, required=False, help_text="What this is about (e.g. marketing): preferences turn categories off."
+    )
     template = serializers.SlugField(
         max_length=64, required=False, help_text="A template's name: rendered now with `data`, instead of subject/body."
     )
@@ -161,6 +180,7 @@ class NotificationCreateSerializer(NotificationContentSerializer):
     locale = LocaleField(required=False, help_text="BCP 47; picks the template's translation (pt-BR, then pt).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._check_addressee(attrs)
         if attrs.get("template"):
             return self._validate_templated(attrs)
         if "data" in attrs:
@@ -170,6 +190,18 @@ class NotificationCreateSerializer(NotificationContentSerializer):
         self._check_content_size(attrs)
         attrs.setdefault("max_attempts", conf.max_attempts())
         return attrs
+
+    def _check_addressee(self, attrs: dict[str, Any]) -> None:
+        """Exactly one of ``recipient`` (an address) and ``to`` (a profile's id)."""
+        if "recipient" in attrs and "to" in attrs:
+            raise serializers.ValidationError({"to": ["Give recipient or to, not both."]})
+        if "recipient" not in attrs and "to" not in attrs:
+            raise serializers.ValidationError({"recipient": ["This field is required, unless to names a recipient."]})
+
+    def _check_recipient(self, attrs: dict[str, Any], channel: str) -> None:
+        if "to" in attrs:
+            return  # the profile's addresses were checked when it was stored
+        super()._check_recipient(attrs, channel)
 
     def _validate_templated(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The template renders in the service, which checks the rendered text as this would."""
@@ -193,6 +225,11 @@ class NotificationUpdateSerializer(NotificationContentSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError("Give at least one field to change.")
+        if self.instance.to:
+            fixed = [field for field in ("recipient", "channel") if field in attrs]
+            message = f"Sent to recipient {self.instance.to!r}: its address comes from the profile."
+            if fixed:
+                raise serializers.ValidationError({field: [message] for field in fixed})
         self._check_recipient(attrs, attrs.get("channel", self.instance.channel))
         self._check_channel_content(attrs, attrs.get("channel", self.instance.channel))
         self._check_content_size(attrs)

@@ -21,16 +21,18 @@ from django.utils import timezone
 
 from notifications import conf
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
-from notifications.models import Notification
+from notifications.models import FailureReason, Notification, Recipient, Status
 from notifications.services.fastpaths import insert_many
+from notifications.services.profiles import profiles_by_id, resolved_at_create, template_context
 from notifications.services.publishing import dispatch_of, publish_on_commit
 from notifications.services.templates import rendered_content
 
 # What a client sends about a notification, beside when: the fingerprint's and a reschedule's fields.
 CONTENT_FIELDS = ("channel", "recipient", "subject", "body", "payload", "priority", "max_attempts")
-# A templated request's own fields: in its fingerprint only when it names a template, so the
-# fingerprints of every other request stay as they were.
+# A templated request's own fields, and a profile's: in its fingerprint only when it has them,
+# so the fingerprints of every other request stay as they were.
 TEMPLATE_FIELDS = ("template", "data", "locale")
+PROFILE_FIELDS = ("to", "category")
 
 
 def request_fingerprint(data: dict[str, Any]) -> str:
@@ -38,16 +40,29 @@ def request_fingerprint(data: dict[str, Any]) -> str:
     canonical = {field: data.get(field) for field in (*CONTENT_FIELDS, "send_at")}
     if data.get("template"):
         canonical.update({field: data.get(field) for field in TEMPLATE_FIELDS})
+    if data.get("to") or data.get("category"):
+        canonical.update({field: data.get(field) for field in PROFILE_FIELDS})
     if isinstance(canonical["send_at"], datetime):
         canonical["send_at"] = canonical["send_at"].isoformat()
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+def _new_notification(
+    *, owner: AbstractBaseUser, data: dict[str, Any], now: datetime, profiles: dict[str, Recipient] | None = None
+) -> Notification:
+    """The row for one create request. With ``to``, ``profiles`` holds the client's profiles
+    by id (read once for a bulk request); a profile whose preferences turn it off makes the row
+    ``suppressed`` at once, never published."""
     fingerprint = request_fingerprint(data)  # of the request as sent, before rendering
-    data = rendered_content(owner=owner, item=data)
+    allowed, profile = True, None
+    if data.get("to"):
+        if profiles is None:
+            profiles = profiles_by_id(owner=owner, ids=[data["to"]])
+        profile = profiles.get(data["to"])
+        data, allowed = resolved_at_create(data, profile)
+    data = rendered_content(owner=owner, item=data, context=template_context(profile))
     send_at = max(data.get("send_at") or now, now)
-    return Notification(
+    notification = Notification(
         owner=owner,
         channel=data["channel"],
         recipient=data["recipient"],
@@ -66,7 +81,19 @@ def _new_notification(*, owner: AbstractBaseUser, data: dict[str, Any], now: dat
         request_fingerprint=fingerprint,
         next_attempt_at=send_at,
         last_enqueued_at=now,
+        to=data.get("to") or "",
+        category=data.get("category") or "",
     )
+    if not allowed:
+        notification.status = Status.SUPPRESSED
+        notification.failure_reason = FailureReason.OPTED_OUT
+        notification.last_error = "the recipient's preferences turn this channel or category off"
+        notification.next_attempt_at = None
+    return notification
+
+
+def _publishable(notifications: list[Notification]) -> list[Notification]:
+    return [n for n in notifications if n.status == Status.SCHEDULED]
 
 
 def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
@@ -98,7 +125,7 @@ def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tup
         # that transaction usable if the key's constraint fails.
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             notification.save(force_insert=True)
-            publish_on_commit([dispatch_of(notification)])
+            publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         original = _replay(owner=owner, key=key, fingerprint=notification.request_fingerprint) if key else None
@@ -122,6 +149,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
     results: list[Notification] = []
     new: list[Notification] = []
     batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
+    profiles = profiles_by_id(owner=owner, ids=[item.get("to") or "" for item in items])
     for index, item in enumerate(items):
         original = existing.get(item.get("idempotency_key") or "")
         if original is not None:
@@ -130,7 +158,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
             results.append(original)
             continue
         try:
-            notification = _new_notification(owner=owner, data=item, now=now)
+            notification = _new_notification(owner=owner, data=item, now=now, profiles=profiles)
         except ContentInvalid as exc:
             raise ContentInvalid({"notifications": {str(index): exc.errors}}) from exc
         notification.dispatch_token = batch_token
@@ -139,7 +167,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
     try:
         with transaction.atomic():
             insert_many(new)
-            publish_on_commit([dispatch_of(n) for n in new])
+            publish_on_commit([dispatch_of(n) for n in _publishable(new)])
     except IntegrityError as exc:
         raise IdempotencyConflict("An idempotency key in this request was used concurrently; retry it.") from exc
     return results

@@ -28,8 +28,16 @@ from notifications.dispatch import Dispatch, publish
 from notifications.models import LIVE_STATUSES, Notification, Status
 from notifications.services.deferring import DEFERRED, notification_defer
 from notifications.services.fastpaths import claim_row
+from notifications.services.profiles import OptedOut, addresses_at_send
 from notifications.services.publishing import dispatch_of, publish_or_leave_to_sweep
-from notifications.services.recording import DeliveryDeferred, DeliveryResult, record_failure, record_success
+from notifications.services.recording import (
+    DeliveryDeferred,
+    DeliveryResult,
+    dead_push_token_record,
+    record_failure,
+    record_success,
+    record_suppressed,
+)
 from notifications.services.signing import webhook_secret_get_or_create
 from notifier import gates
 
@@ -72,7 +80,13 @@ def notification_deliver(
         return None
     started_at = timezone.now()
     try:
-        receipt = _send_through_gates(notification, signing_cache)
+        addresses = addresses_at_send(notification)
+        if len(addresses) > 1:
+            receipt = _send_to_every_token(notification, addresses)
+        else:
+            receipt = _send_through_gates(notification, signing_cache, addresses[0])
+    except OptedOut:
+        return record_suppressed(notification)
     except gates.NotNow as not_now:
         return notification_defer(notification, retry_in=not_now.retry_in, reason=str(not_now))
     except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
@@ -80,12 +94,44 @@ def notification_deliver(
     return record_success(notification, started_at=started_at, receipt=receipt)
 
 
-def _send_through_gates(notification: Notification, signing_cache: SigningCache | None) -> notifier.Receipt:
-    """The provider's send, past its breaker, host cap and rate (``gates.NotNow`` when one is
-    closed); the breaker counts a transient failure against the target, and an answer, even
-    a refusal, for it."""
+def _send_to_every_token(notification: Notification, tokens: list[str]) -> notifier.Receipt:
+    """A push to a profile goes to each of its tokens: sent when one accepted it (dead tokens
+    leave the profile on the way), else the failure: transient if any token's was."""
+    accepted: list[notifier.Receipt] = []
+    transient: Exception | None = None
+    permanent: Exception | None = None
+    for token in tokens:
+        try:
+            accepted.append(_send_through_gates(notification, None, token))
+        except gates.NotNow:
+            if not accepted:
+                raise  # nothing went yet: the whole push waits
+            logger.info("notification %s: a push token held back after another accepted it", notification.id)
+        except notifier.TransientError as exc:
+            transient = exc
+        except notifier.PermanentError as exc:
+            if isinstance(exc, notifier.DeadToken):
+                dead_push_token_record(
+                    owner_id=notification.owner_id,
+                    token=exc.token,
+                    provider=exc.provider,
+                    notification_id=notification.id,
+                    recipient_id=notification.to,
+                )
+            permanent = exc
+    if accepted:
+        return accepted[0]
+    raise transient or permanent or notifier.PermanentError("no push token accepted it")
+
+
+def _send_through_gates(
+    notification: Notification, signing_cache: SigningCache | None, address: str
+) -> notifier.Receipt:
+    """The provider's send to ``address``, past its breaker, host cap and rate
+    (``gates.NotNow`` when one is closed); the breaker counts a transient failure against
+    the target, and an answer, even a refusal, for it."""
     provider = notifier.get_provider(notification.channel)
-    message = _message_for(notification, provider, signing_cache)
+    message = _message_for(notification, provider, signing_cache, address)
     keys = provider.gate_keys(message)
     if keys is None:
         return provider.send(message)
@@ -131,7 +177,7 @@ def _wait_if_early(*, notification_id: uuid.UUID | str, dispatch_token: uuid.UUI
 
 
 def _message_for(
-    notification: Notification, provider: notifier.Provider, signing_cache: SigningCache | None = None
+    notification: Notification, provider: notifier.Provider, signing_cache: SigningCache | None, address: str
 ) -> notifier.Message:
     signing: tuple[str, ...] = ()
     if notification.channel == "webhook":
@@ -142,7 +188,7 @@ def _message_for(
         signing = cache[notification.owner_id]
     return notifier.Message(
         id=str(notification.id),
-        recipient=notification.recipient,
+        recipient=address,
         subject=notification.subject,
         body=notification.body,
         html=notification.html,
@@ -205,6 +251,7 @@ class BatchResult:
     skipped: int = 0
     handed_off: int = 0
     deferred: int = 0  # a gate said not now: back to wait, no attempt spent
+    suppressed: int = 0  # the recipient opted out since it was made
     errored: int = 0  # left to the sweeps by an error of this row's own
 
 
@@ -264,6 +311,8 @@ def _deliver_in_batch(
         result.deferred += 1
     elif outcome.status == Status.SENT:
         result.sent += 1
+    elif outcome.status == Status.SUPPRESSED:
+        result.suppressed += 1
     else:
         result.failed += 1
     return True

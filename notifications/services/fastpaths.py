@@ -115,7 +115,7 @@ def _claim_sql(vendor: str) -> str:
     return _CLAIM_SQL.format(
         table=Notification._meta.db_table,
         lease_end=_LEASE_END.get(vendor, "%s"),
-        columns=", ".join(field.column for field in _FIELDS),
+        columns=", ".join(_connection().ops.quote_name(field.column) for field in _FIELDS),
     )
 
 

@@ -70,7 +70,7 @@ def _awaiting_receipt(*, now: datetime, after: tuple[datetime, Any] | None) -> l
     ).exclude(provider_message_id="")
     if after is not None:
         rows = rows.filter(Q(sent_at__gt=after[0]) | Q(sent_at=after[0], id__gt=after[1]))
-    fields = ("id", "owner_id", "recipient", "provider_message_id", "sent_at")
+    fields = ("id", "owner_id", "recipient", "to", "provider_message_id", "sent_at")
     return list(rows.order_by("sent_at", "id").values(*fields)[:MAX_RECEIPT_IDS])
 
 
@@ -89,6 +89,10 @@ def _record(row: dict[str, Any], receipt: dict[str, Any], now: datetime) -> bool
     details = receipt.get("details")
     if not ok and isinstance(details, dict) and details.get("error") == "DeviceNotRegistered":
         dead_push_token_record(
-            owner_id=row["owner_id"], token=row["recipient"], provider="expo", notification_id=row["id"]
+            owner_id=row["owner_id"],
+            token=row["recipient"],
+            provider="expo",
+            notification_id=row["id"],
+            recipient_id=row["to"],
         )
     return event is not None

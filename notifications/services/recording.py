@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DataError, InterfaceError, OperationalError, connections
+from django.db.models import F
 from django.utils import timezone
 
 import notifier
 from notifications import conf
 from notifications.models import DeadPushToken, DeliveryAttempt, FailureReason, Notification, Outcome, Status
 from notifications.services.fastpaths import finish_attempt
+from notifications.services.profiles import push_token_forget
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +122,29 @@ def record_failure(notification: Notification, *, started_at: datetime, exc: Exc
     ) from exc
 
 
+def record_suppressed(notification: Notification) -> DeliveryResult | None:
+    """The recipient's preferences turned this off since it was made: ``suppressed`` with
+    ``opted_out``, no attempt spent (the claim's is taken back) and none recorded; ``None`` if
+    the claim was lost."""
+    now = timezone.now()
+    held = Notification.objects.filter(
+        id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
+    ).update(
+        status=Status.SUPPRESSED,
+        failure_reason=FailureReason.OPTED_OUT,
+        last_error="the recipient's preferences turn this channel or category off",
+        attempts=F("attempts") - 1,
+        attempts_total=F("attempts_total") - 1,
+        lease_expires_at=None,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    if not held:
+        return None
+    logger.info("notification %s: suppressed, the recipient opted out", notification.id)
+    return DeliveryResult(notification.id, Status.SUPPRESSED)
+
+
 def record_attempt(
     notification: Notification,
     *,
@@ -207,16 +232,23 @@ _UNSTORABLE = "(the answer could not be stored)"
 
 
 def _remember_dead_token(notification: Notification, exc: notifier.DeadToken) -> None:
-    """Once recipients hold push tokens, this is where the profile drops it; until then the
-    client's dead tokens are kept, one row each."""
     dead_push_token_record(
-        owner_id=notification.owner_id, token=exc.token, provider=exc.provider, notification_id=notification.id
+        owner_id=notification.owner_id,
+        token=exc.token,
+        provider=exc.provider,
+        notification_id=notification.id,
+        recipient_id=notification.to,
     )
 
 
-def dead_push_token_record(*, owner_id: Any, token: str, provider: str, notification_id: Any = None) -> DeadPushToken:
+def dead_push_token_record(
+    *, owner_id: Any, token: str, provider: str, notification_id: Any = None, recipient_id: str = ""
+) -> DeadPushToken:
     """Keep a push token its service called dead, once per client: a send refused on it and a
-    receipt that says so later (Expo's DeviceNotRegistered) both land here."""
+    receipt that says so later (Expo's DeviceNotRegistered) both land here. Sent to a profile
+    (``recipient_id``), the token also leaves that profile."""
+    if recipient_id:
+        push_token_forget(owner_id=owner_id, recipient_id=recipient_id, token=token)
     row, _ = DeadPushToken.objects.get_or_create(
         owner_id=owner_id,
         token=storable(token, DEAD_TOKEN_CHARS),
