@@ -93,10 +93,11 @@ def recipient_update(*, recipient: Recipient, changes: Mapping[str, Any]) -> Rec
 
 def _matching(owner_id: int, addresses: Iterable[str], external_id: str | None) -> Q:
     """This client's notifications to the person: any channel's ``recipient`` equal to one of
-    the addresses, and for ``console`` (whose address is a name) the client's id for them."""
+    the addresses, and those sent to their profile (``to``) or, for ``console`` (whose address
+    is a name), to the client's id for them."""
     match = Q(recipient__in=sorted(set(addresses)))
     if external_id:
-        match |= Q(channel="console", recipient=external_id)
+        match |= Q(channel="console", recipient=external_id) | Q(to=external_id)
     return Q(owner_id=owner_id) & match & ~Q(recipient="")
 
 
@@ -111,9 +112,12 @@ def _blank_batch(ids: list[Any]) -> None:
         )
         rows.update(
             recipient="",
+            to="",
             subject="",
             body="",
+            html="",
             payload=None,
+            data=None,
             last_error=None,
             provider_message_id="",
         )  # updated_at stays: retention still counts from when the row last changed state

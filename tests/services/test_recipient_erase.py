@@ -128,3 +128,25 @@ def test_again_changes_nothing_and_dry_run_only_counts(owner, profile):
     services.recipient_erase(owner=owner, recipients=[profile])
     assert services.recipient_erase(owner=owner, addresses=["ada@example.com"]).notifications == 0
     assert services.recipient_erase(owner=owner, recipients=[profile]).notifications == 0
+
+
+def test_notifications_sent_to_the_profile_go_too_whatever_address_they_went_to(owner, profile):
+    # Sent to the profile when it held an address it no longer holds; rendered from a template.
+    row = sent(
+        owner,
+        "ada.old@example.com",
+        to="ada",
+        category="billing",
+        html="<p>Hello Ada</p>",
+        data={"name": "Ada"},
+        template="welcome",
+        locale="fr",
+    )
+
+    result = services.recipient_erase(owner=owner, recipients=[profile])
+
+    assert result.notifications == 1
+    row.refresh_from_db()
+    assert (row.recipient, row.to, row.html, row.data, row.body) == ("", "", "", None, "")
+    assert row.status == "sent"
+    assert row.category == "billing"  # what it was about, not who it was for
