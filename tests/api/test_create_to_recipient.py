@@ -460,3 +460,46 @@ def test_the_status_filter_finds_suppressed_notifications(alice):
     alice.post(URL, mail(category="orders"), format="json")
 
     assert ids(alice.get(URL, {"status": "suppressed"})) == {suppressed}
+
+
+@pytest.mark.parametrize("category", ["a" * 65, "not a slug", "émoji✓"])
+def test_a_category_that_is_not_a_short_slug_is_refused(alice, category):
+    profile(alice)
+
+    response = alice.post(URL, mail(category=category), format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"category"}
+    assert not Notification.objects.exists()
+
+
+def test_bulk_renders_a_template_for_each_items_own_profile(alice, greeting):
+    profile(alice)  # locale fr
+    profile(alice, "bea", email="bea@example.com", locale="en")
+
+    response = alice.post(URL + "bulk/", {"notifications": [templated(), templated(to="bea")]}, format="json")
+
+    assert response.status_code == 201, response.json()
+    made = response.json()["notifications"]
+    assert [(n["subject"], n["body"], n["locale"]) for n in made] == [
+        ("Bonjour ada", "Pour ada@example.com.", "fr"),
+        ("Hello bea", "Mail to bea@example.com in Europe/Paris, order 7.", "en"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("patch", "", {"send_at": "2999-01-01T00:00:00Z"}),
+        ("post", "cancel/", None),
+        ("post", "retry/", None),
+    ],
+)
+def test_a_suppressed_notification_cannot_be_rescheduled_cancelled_or_retried(alice, method, path, body):
+    profile(alice, preferences={"channels": {"email": False}})
+    made = alice.post(URL, mail(), format="json").json()
+
+    response = getattr(alice, method)(f"{URL}{made['id']}/{path}", body, format="json")
+
+    assert response.status_code == 409, response.json()
+    assert alice.get(f"{URL}{made['id']}/").json() == made
