@@ -39,6 +39,9 @@ ROW_NAMES = (
     "admin at scale: filter failure reason=permanent",
     "admin at scale: search by id",
     "admin at scale: search by idempotency key",
+    "create with to + template",
+    "preference check: CPU per notification",
+    "template render: CPU per notification",
 )
 
 SKELETON = f"""# Benchmarks

@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 
 import redis
@@ -43,9 +44,11 @@ BUCKETS = 6
 class NotNow(Exception):
     """A gate is closed: try again in ``retry_in`` seconds, spending no attempt."""
 
-    def __init__(self, reason: str, *, retry_in: float) -> None:
+    def __init__(self, reason: str, *, retry_in: float, until: datetime | None = None) -> None:
         super().__init__(reason)
         self.retry_in = retry_in
+        # An exact time to wait for (the end of quiet hours), when the gate knows one.
+        self.until = until
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,12 @@ from notifications import conf
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
 from notifications.models import FailureReason, Notification, Recipient, Status
 from notifications.services.fastpaths import insert_many
-from notifications.services.profiles import profiles_by_id, resolved_at_create, template_context
+from notifications.services.profiles import (
+    profile_and_template,
+    profiles_by_id,
+    resolved_at_create,
+    template_context,
+)
 from notifications.services.publishing import dispatch_of, publish_on_commit
 from notifications.services.templates import rendered_content
 
@@ -54,13 +59,14 @@ def _new_notification(
     by id (read once for a bulk request); a profile whose preferences turn it off makes the row
     ``suppressed`` at once, never published."""
     fingerprint = request_fingerprint(data)  # of the request as sent, before rendering
-    allowed, profile = True, None
+    allowed, profile, template = True, None, None
     if data.get("to"):
         if profiles is None:
-            profiles = profiles_by_id(owner=owner, ids=[data["to"]])
-        profile = profiles.get(data["to"])
+            profile, template = profile_and_template(owner=owner, to=data["to"], template_name=data.get("template", ""))
+        else:
+            profile = profiles.get(data["to"])
         data, allowed = resolved_at_create(data, profile)
-    data = rendered_content(owner=owner, item=data, context=template_context(profile))
+    data = rendered_content(owner=owner, item=data, context=template_context(profile), template=template)
     send_at = max(data.get("send_at") or now, now)
     notification = Notification(
         owner=owner,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F
 from django.utils import timezone
@@ -27,10 +27,13 @@ logger = logging.getLogger(__name__)
 DEFERRED = "deferred"
 
 
-def notification_defer(notification: Notification, *, retry_in: float, reason: str) -> DeliveryResult | None:
-    """Put a claimed row back to wait ``retry_in`` seconds; ``None`` if the claim was lost."""
+def notification_defer(
+    notification: Notification, *, retry_in: float, reason: str, until: datetime | None = None
+) -> DeliveryResult | None:
+    """Put a claimed row back to wait ``retry_in`` seconds, or until ``until`` when the gate
+    named an exact time; ``None`` if the claim was lost."""
     now = timezone.now()
-    due = now + timedelta(seconds=retry_in)
+    due = until if until is not None and until > now else now + timedelta(seconds=retry_in)
     token = uuid.uuid4()
     # The claim made attempts 1 from a scheduled row (0 before), 2 or more from a retrying one.
     back_to = Status.SCHEDULED if notification.attempts <= 1 else Status.RETRYING
@@ -48,6 +51,6 @@ def notification_defer(notification: Notification, *, retry_in: float, reason: s
     )
     if not held:
         return None
-    logger.info("notification %s: not now (%s); again in %.1fs", notification.id, reason, retry_in)
+    logger.info("notification %s: not now (%s); again in %.1fs", notification.id, reason, (due - now).total_seconds())
     publish_or_leave_to_sweep([Dispatch(notification.id, token, due, notification.priority, notification.attempts - 1)])
     return DeliveryResult(notification.id, DEFERRED)

@@ -88,7 +88,7 @@ def notification_deliver(
     except OptedOut:
         return record_suppressed(notification)
     except gates.NotNow as not_now:
-        return notification_defer(notification, retry_in=not_now.retry_in, reason=str(not_now))
+        return notification_defer(notification, retry_in=not_now.retry_in, reason=str(not_now), until=not_now.until)
     except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
         return record_failure(notification, started_at=started_at, exc=exc)
     return record_success(notification, started_at=started_at, receipt=receipt)
@@ -97,12 +97,12 @@ def notification_deliver(
 def _send_to_every_token(notification: Notification, tokens: list[str]) -> notifier.Receipt:
     """A push to a profile goes to each of its tokens: sent when one accepted it (dead tokens
     leave the profile on the way), else the failure: transient if any token's was."""
-    accepted: list[notifier.Receipt] = []
+    accepted: list[tuple[str, notifier.Receipt]] = []
     transient: Exception | None = None
     permanent: Exception | None = None
     for token in tokens:
         try:
-            accepted.append(_send_through_gates(notification, None, token))
+            accepted.append((token, _send_through_gates(notification, None, token)))
         except gates.NotNow:
             if not accepted:
                 raise  # nothing went yet: the whole push waits
@@ -120,7 +120,12 @@ def _send_to_every_token(notification: Notification, tokens: list[str]) -> notif
                 )
             permanent = exc
     if accepted:
-        return accepted[0]
+        token, receipt = accepted[0]
+        if token != notification.recipient:
+            # The row names the token whose message id it keeps: a later receipt is about that one.
+            Notification.objects.filter(id=notification.id, status=Status.SENDING).update(recipient=token)
+            notification.recipient = token
+        return receipt
     raise transient or permanent or notifier.PermanentError("no push token accepted it")
 
 

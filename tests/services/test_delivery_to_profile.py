@@ -406,3 +406,39 @@ def test_a_batch_sends_defers_suppresses_and_fails_each_row_by_its_own_profile(o
     statuses = {row.to: row.status for row in Notification.objects.filter(owner=owner)}
     assert statuses == {"ada": "sent", "bea": "scheduled", "cat": "suppressed", "dan": "failed"}
     assert DeliveryAttempt.objects.count() == 2  # ada's and dan's: a deferral or a suppression is no attempt
+
+
+def test_quiet_hours_defer_to_exactly_their_end(owner):
+    zone = "Asia/Kolkata"
+    quiet = quiet_around_now(zone)
+    Recipient.objects.create(owner=owner, external_id="ada", timezone=zone, quiet_hours=quiet)
+    row = create(owner)
+    ends = audience.quiet_until(quiet, timezone_name=zone, now=timezone.now())
+
+    assert deliver(row).status == "deferred"
+
+    row.refresh_from_db()
+    assert row.next_attempt_at == ends
+
+
+def test_a_receipt_of_the_token_that_took_a_profiles_push_names_that_token(owner, push):
+    push_profile(owner, EXPO_A, EXPO_B)
+    row = push_row(owner)
+    push.then(EXPO_SEND, DEVICE_GONE)  # A is dead at send; B takes the push
+    assert deliver(row).status == "sent"
+    row.refresh_from_db()
+    assert row.recipient == EXPO_B  # the row names the token whose ticket it keeps
+    assert Recipient.objects.get(external_id="ada").push_tokens == [EXPO_B]
+    push.receipts = {
+        row.provider_message_id: {
+            "status": "error",
+            "message": "not a registered recipient",
+            "details": {"error": "DeviceNotRegistered"},
+        }
+    }
+
+    assert services.expo_receipts_collect(now=timezone.now() + timedelta(minutes=20)) == 1
+
+    # B's ticket said B is gone: B leaves the profile and is kept as dead.
+    assert Recipient.objects.get(external_id="ada").push_tokens == []
+    assert set(DeadPushToken.objects.values_list("token", flat=True)) == {EXPO_A, EXPO_B}

@@ -59,6 +59,26 @@ def test_padding_filters_cannot_ask_for_unbounded_output():
     assert len(render("{{ v|ljust:'100000000' }}|{{ v|center:'5' }}", {"v": "x"})) == 1000 + 1 + 5
 
 
+@pytest.mark.timeout(60)  # unbounded, this render would run for hours
+def test_nested_loops_over_the_data_stop_at_the_render_budget():
+    data = {"items": list(range(3000)), "word": "x" * 3000}
+    nested = "{% for a in items %}{% for b in items %}{% for c in word %}.{% endfor %}{% endfor %}{% endfor %}"
+
+    with pytest.raises(TemplateProblem, match="took longer than 250 ms"):
+        render(nested, data)
+
+    # The budget is per render: an ordinary loop afterwards renders.
+    assert render("{% for a in items %}{% if forloop.last %}{{ a }}{% endif %}{% endfor %}", data) == "2999"
+
+
+def test_compiled_templates_are_reused_and_render_the_same_each_time():
+    # cycle keeps its place per render, never on the shared compiled node.
+    source = "{% for i in items %}{% cycle 'a' 'b' %}{% endfor %} {{ n }}"
+
+    assert compile_template(source) is compile_template(source)
+    assert [render(source, {"items": [1, 2, 3], "n": n}) for n in (1, 2)] == ["aba 1", "aba 2"]
+
+
 def test_autoescape_in_html_only():
     assert render("<p>{{ v }}</p>", {"v": "<b>&"}, html=True) == "<p>&lt;b&gt;&amp;</p>"
     assert render("{{ v }}", {"v": "<b>&"}) == "<b>&"
