@@ -165,18 +165,33 @@ class PayloadField(serializers.JSONField):
 
 # BCP 47, as clients use it: a language (2 to 3 letters) and subtags (region, script, …) of 1 to 8
 # letters or digits: en, pt-BR, zh-Hant-TW, es-419.
-_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# BCP 47's shape: a language of 2 to 8 letters, then subtags of 1 to 8 letters or digits.
+_LOCALE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def locale_tag(value: str) -> str:
+    """``value`` as a BCP 47 tag in its usual case (``pt-br`` → ``pt-BR``, ``zh-hant-tw`` →
+    ``zh-Hant-TW``): the one rule for a profile's, a notification's and a translation's locale."""
+    if not _LOCALE.fullmatch(value):
+        raise serializers.ValidationError(f"Not a BCP 47 language tag (like fr or pt-BR): {value!r}.")
+    language, *rest = value.split("-")
+    subtags = [language.lower()]
+    for subtag in rest:
+        if len(subtag) == 2 and subtag.isalpha():
+            subtags.append(subtag.upper())
+        elif len(subtag) == 4 and subtag.isalpha():
+            subtags.append(subtag.title())
+        else:
+            subtags.append(subtag.lower())
+    return "-".join(subtags)
 
 
 class LocaleField(serializers.CharField):
-    """A BCP 47 language tag (``fr``, ``pt-BR``)."""
+    """A BCP 47 language tag (``fr``, ``pt-BR``), in its usual case."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 35)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if not _LOCALE.match(value):
-            raise serializers.ValidationError(f"Not a BCP 47 language tag (like fr or pt-BR): {value!r}.")
-        return value
+        return locale_tag(super().to_internal_value(data))

@@ -25,7 +25,6 @@ from notifier.telegram import chat_id
 # A profile's addresses per channel: the channel's own check when configured, else its shape.
 SHAPES: dict[str, Callable[[str], str]] = {"telegram": chat_id, "slack": slack_id, "push": push_token, "sms": e164}
 # BCP 47 as far as a profile needs it: a 2-8 letter language, then letter/digit subtags.
-LOCALE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 HH_MM = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 CATEGORY = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 MAX_PUSH_TOKENS = 100
@@ -69,22 +68,6 @@ def timezone_name(value: str) -> str:
     if value not in _zones():
         raise serializers.ValidationError(f"Unknown timezone {value!r}: give an IANA name, e.g. Europe/Paris or UTC.")
     return value
-
-
-def locale_tag(value: str) -> str:
-    """``value`` in BCP 47's usual case: ``pt-br`` → ``pt-BR``, ``zh-hant-tw`` → ``zh-Hant-TW``."""
-    if not LOCALE.fullmatch(value):
-        raise serializers.ValidationError("Enter a BCP 47 language tag, e.g. fr or pt-BR.")
-    language, *rest = value.split("-")
-    subtags = [language.lower()]
-    for subtag in rest:
-        if len(subtag) == 2 and subtag.isalpha():
-            subtags.append(subtag.upper())
-        elif len(subtag) == 4 and subtag.isalpha():
-            subtags.append(subtag.title())
-        else:
-            subtags.append(subtag.lower())
-    return "-".join(subtags)
 
 
 def _switches(value: Any, where: str) -> dict[str, bool]:

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.api import recipient_fields as checks
+from notifications.api.fields import locale_tag
 from notifications.models import Recipient
 
 
@@ -82,7 +83,7 @@ class RecipientSerializer(serializers.ModelSerializer):
         return f"{local}@{domain.lower()}"
 
     def validate_locale(self, value: str) -> str:
-        return checks.locale_tag(value)
+        return locale_tag(value)
 
     def validate_push_tokens(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # one token once, first place kept

@@ -55,9 +55,14 @@ class TemplateInputSerializer(serializers.Serializer):
     )
 
     def validate_translations(self, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        for locale in value:
-            LocaleField().run_validation(locale)
-        return value
+        """Keys as BCP 47 tags in their usual case; two keys for one tag (``pt-br``, ``pt-BR``): 400."""
+        tags: dict[str, dict[str, str]] = {}
+        for locale, parts in value.items():
+            tag = LocaleField().run_validation(locale)
+            if tag in tags:
+                raise serializers.ValidationError(f"{tag!r} is given twice, in different cases.")
+            tags[tag] = parts
+        return tags
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs["subject"] and not attrs["body"]:

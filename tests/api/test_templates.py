@@ -75,3 +75,33 @@ def test_a_template_that_does_not_compile_or_is_malformed_is_a_400_naming_the_pa
 
 def test_a_name_that_is_not_a_slug_is_a_404(alice):
     assert alice.put(URL + "no%20spaces/", WELCOME, format="json").status_code == 404
+
+
+def test_translation_locales_are_stored_as_bcp_47_tags_and_one_tag_twice_is_refused(alice):
+    body = {**WELCOME, "translations": {"pt-br": {"body": "Olá {{ name }}."}, "ZH-hant-tw": {"body": "你好"}}}
+    stored = alice.put(URL + "welcome/", body, format="json")
+    assert stored.status_code == 201, stored.json()
+    assert set(stored.json()["translations"]) == {"pt-BR", "zh-Hant-TW"}
+
+    twice = {**WELCOME, "translations": {"pt-br": {"body": "a"}, "pt-BR": {"body": "b"}}}
+    refused = alice.put(URL + "other/", twice, format="json")
+    assert refused.status_code == 400
+    assert "twice" in str(refused.json()["translations"])
+
+
+def test_one_locale_rule_for_profiles_notifications_and_translations(alice):
+    tag = "sgn-bfi"  # a three-letter language with a subtag: valid everywhere, normalised the same
+    alice.put(URL + "welcome/", {**WELCOME, "translations": {tag: {"body": "x"}}}, format="json")
+    profile = alice.put("/api/v1/recipients/ada/", {"locale": "SGN-BFI"}, format="json")
+    sent = alice.post(
+        "/api/v1/notifications/",
+        {"channel": "console", "recipient": "me", "template": "welcome", "locale": "Sgn-Bfi", "data": {"name": "A"}},
+        format="json",
+    )
+    assert profile.json()["locale"] == sent.json()["locale"] == "sgn-bfi"
+    assert sent.json()["body"] == "x"
+    for bad in ("x", "toolonglanguage", "en_US", "fr-"):
+        assert alice.put("/api/v1/recipients/bo/", {"locale": bad}, format="json").status_code == 400
+        assert (
+            alice.put(URL + "t/", {**WELCOME, "translations": {bad: {"body": "x"}}}, format="json").status_code == 400
+        )
