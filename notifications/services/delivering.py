@@ -33,10 +33,10 @@ from notifications.services.publishing import dispatch_of, publish_or_leave_to_s
 from notifications.services.recording import (
     DeliveryDeferred,
     DeliveryResult,
-    dead_push_token_record,
     record_failure,
     record_success,
     record_suppressed,
+    remember_dead_token,
 )
 from notifications.services.signing import webhook_secret_get_or_create
 from notifier import gates
@@ -111,13 +111,7 @@ def _send_to_every_token(notification: Notification, tokens: list[str]) -> notif
             transient = exc
         except notifier.PermanentError as exc:
             if isinstance(exc, notifier.DeadToken):
-                dead_push_token_record(
-                    owner_id=notification.owner_id,
-                    token=exc.token,
-                    provider=exc.provider,
-                    notification_id=notification.id,
-                    recipient_id=notification.to,
-                )
+                remember_dead_token(notification, exc)
             permanent = exc
     if accepted:
         token, receipt = accepted[0]

@@ -91,7 +91,7 @@ def record_failure(notification: Notification, *, started_at: datetime, exc: Exc
             provider=provider,
         )
         if isinstance(exc, notifier.DeadToken):
-            _remember_dead_token(notification, exc)
+            remember_dead_token(notification, exc)
         return DeliveryResult(notification.id, Status.FAILED)
     error = str(exc) if isinstance(exc, notifier.TransientError) else f"unexpected error: {exc!r}"
     if notification.attempts >= notification.max_attempts:
@@ -231,7 +231,8 @@ def _write_outcome(notification: Notification, fields: dict[str, Any], attempt: 
 _UNSTORABLE = "(the answer could not be stored)"
 
 
-def _remember_dead_token(notification: Notification, exc: notifier.DeadToken) -> None:
+def remember_dead_token(notification: Notification, exc: notifier.DeadToken) -> None:
+    """A token of this notification's push is dead: kept for the client, and out of its profile."""
     dead_push_token_record(
         owner_id=notification.owner_id,
         token=exc.token,
