@@ -13,7 +13,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def api_url(sink: Sink) -> str:
-    return f"http://127.0.0.1:{sink.server.server_address[1]}/"
+    return f"http://127.0.0.1:{sink.port}/"
 
 
 def configure(settings, sink: Sink, *, timeout: float = 5) -> None:

@@ -13,23 +13,18 @@ Use them as context managers, or through the pytest fixtures ``twilio``, ``teleg
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import secrets
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, Self, TypeVar
 
 import pytest
 
 from notifier import registry
-from tests.sink import Reply
+from tests.sink import LocalHttpServer, Received, Reply
 
 TWILIO_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_TOKEN = "twilio-auth-token-" + "9" * 14
@@ -38,98 +33,36 @@ TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SLACK_TOKEN = "xoxb-1234-5678-abcdefghijklmnopqrstuvwx"
 
 
-@dataclass
-class Request:
-    """What the fake received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # names lowercased
-    body: bytes
-
-    def form(self) -> dict[str, str]:
-        return {name: values[-1] for name, values in parse_qs(self.body.decode(), keep_blank_values=True).items()}
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def basic_auth(self) -> tuple[str, str] | None:
-        scheme, _, value = self.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic":
-            return None
-        user, _, password = base64.b64decode(value).decode().partition(":")
-        return user, password
+Request = Received  # what a fake received: ``form()``, ``json()``, ``basic_auth()``
 
 
 def _json(status: int, body: Any, **headers: str) -> Reply:
     return Reply(status, {"Content-Type": "application/json; charset=utf-8", **headers}, json.dumps(body).encode())
 
 
-class FakeApi:
+class FakeApi(LocalHttpServer):
     """A scripted, recording HTTP server on loopback. Unscripted requests get ``answer()``."""
 
     def __init__(self) -> None:
-        self.requests: list[Request] = []
+        super().__init__()
         self.script: deque[Reply] = deque()
-        self._cond = threading.Condition()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                request = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                with fake._cond:
-                    reply = fake.script.popleft() if fake.script else fake.answer(request)
-                    fake.requests.append(request)
-                    fake._cond.notify_all()
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._ids = itertools.count(1)  # for the ids it makes up
 
     def answer(self, request: Request) -> Reply:
         raise NotImplementedError
 
-    def then(self, *replies: Reply) -> FakeApi:
+    def environment(self) -> dict[str, str]:
+        """The settings (and a worker's environment variables) that send through this fake."""
+        raise NotImplementedError
+
+    def then(self, *replies: Reply) -> Self:
         """Answer the next requests with these, in order, before the default answers again."""
         with self._cond:
             self.script.extend(replies)
         return self
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[Request]:
-        """The requests, once ``count`` have arrived; fails after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.requests) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{type(self).__name__} got {len(self.requests)} of {count} requests")
-                self._cond.wait(left)
-            return list(self.requests)
-
-    def __enter__(self) -> FakeApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def reply_to(self, request: Request) -> Reply:
+        return self.script.popleft() if self.script else self.answer(request)
 
 
 # --- Twilio ------------------------------------------------------------------------
@@ -152,6 +85,14 @@ class FakeTwilio(FakeApi):
     def __init__(self, account_sid: str = TWILIO_SID, auth_token: str = TWILIO_TOKEN) -> None:
         super().__init__()
         self.account_sid, self.auth_token = account_sid, auth_token
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM": TWILIO_FROM,
+            "TWILIO_API_URL": self.url,
+        }
 
     def answer(self, request: Request) -> Reply:
         if request.basic_auth() != (self.account_sid, self.auth_token):
@@ -196,7 +137,9 @@ class FakeTelegram(FakeApi):
     def __init__(self, token: str = TELEGRAM_TOKEN) -> None:
         super().__init__()
         self.token = token
-        self._ids = itertools.count(1)
+
+    def environment(self) -> dict[str, str]:
+        return {"TELEGRAM_BOT_TOKEN": self.token, "TELEGRAM_API_URL": self.url}
 
     def answer(self, request: Request) -> Reply:
         bot, _, method = request.path.lstrip("/").partition("/")
@@ -233,7 +176,9 @@ class FakeSlack(FakeApi):
     def __init__(self, token: str = SLACK_TOKEN) -> None:
         super().__init__()
         self.token = token
-        self._ts = itertools.count(1)
+
+    def environment(self) -> dict[str, str]:
+        return {"SLACK_BOT_TOKEN": self.token, "SLACK_API_URL": self.url}
 
     def answer(self, request: Request) -> Reply:
         if request.path != "/chat.postMessage":
@@ -248,7 +193,7 @@ class FakeSlack(FakeApi):
             return slack_error("channel_not_found")
         if not sent.get("text"):
             return slack_error("no_text")
-        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        ts = f"{int(time.time())}.{next(self._ids):06d}"
         return _json(
             200,
             {"ok": True, "channel": sent["channel"], "ts": ts, "message": {"type": "message", "text": sent["text"]}},
@@ -257,41 +202,32 @@ class FakeSlack(FakeApi):
 
 # --- pytest fixtures: a running fake, and the settings pointing at it ---------------
 
+F = TypeVar("F", bound=FakeApi)
+
+
+def _serving(fake: F, settings) -> Iterator[F]:
+    with fake:
+        for name, value in fake.environment().items():
+            setattr(settings, name, value)
+        registry.reset()
+        yield fake
+
 
 @pytest.fixture
 def twilio(settings) -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = fake.account_sid, fake.auth_token
-        settings.TWILIO_FROM, settings.TWILIO_API_URL = TWILIO_FROM, fake.url
-        registry.reset()
-        yield fake
+    yield from _serving(FakeTwilio(), settings)
 
 
 @pytest.fixture
 def telegram(settings) -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL = fake.token, fake.url
-        registry.reset()
-        yield fake
+    yield from _serving(FakeTelegram(), settings)
 
 
 @pytest.fixture
 def slack(settings) -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = fake.token, fake.url
-        registry.reset()
-        yield fake
+    yield from _serving(FakeSlack(), settings)
 
 
 def worker_env(*, twilio: FakeTwilio, telegram: FakeTelegram, slack: FakeSlack) -> dict[str, str]:
     """Environment for a worker process that sends through these fakes."""
-    return {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM": TWILIO_FROM,
-        "TWILIO_API_URL": twilio.url,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_URL": telegram.url,
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_API_URL": slack.url,
-    }
+    return {**twilio.environment(), **telegram.environment(), **slack.environment()}

@@ -20,23 +20,19 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Any, Self
 
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.sink import Reply
+from tests.sink import LocalHttpServer, Received, Reply
 
 PROJECT = "notifier-test"
 CLIENT_EMAIL = "notifier@notifier-test.iam.gserviceaccount.com"
@@ -49,18 +45,7 @@ JSON = {"Content-Type": "application/json; charset=UTF-8"}
 TOKEN, FCM, EXPO_SEND, EXPO_RECEIPTS = "token", "fcm", "expo_send", "expo_receipts"
 
 
-@dataclass
-class Request:
-    route: str
-    path: str
-    headers: dict[str, str]  # names lowercased
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        return {key: values[0] for key, values in parse_qs(self.body.decode()).items()}
+Request = Received  # what the server received, with the ``route`` it took it for
 
 
 def answer(status: int, body: Any, **headers: str) -> Reply:
@@ -109,9 +94,9 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-class PushServices:
+class PushServices(LocalHttpServer):
     def __init__(self) -> None:
-        self.requests: list[Request] = []
+        super().__init__()
         self.scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self.public_key: Any = None  # the service account's, set by ``account``
         self.token_lifetime = 3600  # expires_in of the access tokens it issues
@@ -120,34 +105,6 @@ class PushServices:
         self.receipts: dict[str, dict[str, Any]] = {}  # ticket id → receipt, for getReceipts
         self.tickets: dict[str, dict[str, Any]] = {}  # ticket id → the message Expo took
         self._ids = itertools.count(1)
-        self._cond = threading.Condition()
-        services = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = services._answer(self.path, headers, body)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def token_uri(self) -> str:
@@ -158,8 +115,9 @@ class PushServices:
         path, self.public_key = service_account_file(directory, self.token_uri, project_id=project_id)
         return path
 
-    def then(self, route: str, *replies: Reply) -> PushServices:
-        self.scripts[route].extend(replies)
+    def then(self, route: str, *replies: Reply) -> Self:
+        with self._cond:
+            self.scripts[route].extend(replies)
         return self
 
     def received(self, route: str) -> list[Request]:
@@ -167,23 +125,17 @@ class PushServices:
             return [r for r in self.requests if r.route == route]
 
     def wait_for(self, route: str, count: int, timeout: float = 30.0) -> list[Request]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(found := [r for r in self.requests if r.route == route]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{route}: {len(found)} request(s), expected {count} within {timeout}s")
-                self._cond.wait(left)
-            return found
+        try:
+            return super().wait_for(count, timeout, where=lambda r: r.route == route)
+        except AssertionError as late:
+            raise AssertionError(f"{route}: {late}") from None
 
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
-        route = self._route(path)
-        with self._cond:
-            self.requests.append(Request(route, path, headers, body))
-            self._cond.notify_all()
-            scripted = self.scripts[route].popleft() if self.scripts[route] else None
+    def reply_to(self, request: Request) -> Reply:
+        path, headers, body = request.path, request.headers, request.body
+        request.route = route = self._route(path)
+        scripted = self.scripts[route].popleft() if self.scripts[route] else None
         if route == TOKEN:
-            return self._token(body) if scripted is None else scripted
+            return self._token(request) if scripted is None else scripted
         if route == FCM:
             return self._fcm(path, headers, body, scripted)
         if route == EXPO_SEND:
@@ -200,8 +152,8 @@ class PushServices:
             return FCM
         return {"/--/api/v2/push/send": EXPO_SEND, "/--/api/v2/push/getReceipts": EXPO_RECEIPTS}.get(path, "")
 
-    def _token(self, body: bytes) -> Reply:
-        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+    def _token(self, request: Request) -> Reply:
+        form = request.form()
         if form.get("grant_type") != JWT_GRANT:
             return answer(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
         try:
@@ -258,14 +210,6 @@ class PushServices:
     def _expo_receipts(self, body: bytes) -> Reply:
         ids = json.loads(body).get("ids", [])
         return answer(200, {"data": {i: self.receipts[i] for i in ids if i in self.receipts}})
-
-    def start(self) -> PushServices:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
