@@ -425,6 +425,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"queue": "notify.maintenance", "expires": 300},
     },
+    # Broadcast expansions stalled for a minute (services.broadcasts_resume): published again.
+    task_names.SWEEP_BROADCASTS: {
+        "task": task_names.SWEEP_BROADCASTS,
+        "schedule": 30.0,
+        "options": {"queue": "notify.maintenance", "expires": 30},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 DJANGO_CELERY_BEAT_TZ_AWARE = True

@@ -107,14 +107,17 @@ def template_render(
     locale: str = "",
     html: bool = True,
     context: dict[str, Any] | None = None,
+    template: Template | None = None,
 ) -> Rendered:
     """Render the client's template ``name`` with ``data`` for ``locale``.
 
     ``context`` is added beside ``data`` under its own names (a recipient profile will come as
     ``recipient``); ``html`` False skips the HTML part (channels other than email). Raises
-    ``ContentInvalid`` naming an unknown template, or the variables ``data`` lacks.
+    ``ContentInvalid`` naming an unknown template, or the variables ``data`` lacks. ``template``,
+    already read (a broadcast's expansion renders it for each recipient), saves the lookup.
     """
-    template = Template.objects.filter(owner=owner, name=name).first()
+    if template is None:
+        template = Template.objects.filter(owner=owner, name=name).first()
     if template is None:
         raise ContentInvalid({"template": [f"No template named {name!r}."]})
     parts = _pick(template, locale)
@@ -132,12 +135,17 @@ def template_render(
 
 
 def rendered_content(
-    *, owner: AbstractBaseUser, item: dict[str, Any], context: dict[str, Any] | None = None
+    *,
+    owner: AbstractBaseUser,
+    item: dict[str, Any],
+    context: dict[str, Any] | None = None,
+    template: Template | None = None,
 ) -> dict[str, Any]:
     """A create request with ``template`` → the same request with the rendered ``subject``,
     ``body``, ``html`` and the ``template_version``, checked as a client's own text would be
     (the channel's ``validate_content``, ``NOTIFY_MAX_CONTENT_BYTES``). Without ``template``,
-    the request as it is. ``context`` is the seam for the recipient profile."""
+    the request as it is. ``context`` is the seam for the recipient profile; ``template``, the
+    row already read, if the caller has it."""
     if not item.get("template"):
         return item
     rendered = template_render(
@@ -147,6 +155,7 @@ def rendered_content(
         locale=item.get("locale") or "",
         html=item["channel"] == "email",
         context=context,
+        template=template,
     )
     try:
         notifier.get_provider(item["channel"]).validate_content(
