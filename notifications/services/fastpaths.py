@@ -112,10 +112,11 @@ def claim_row(
 @cache
 def _claim_sql(vendor: str) -> str:
     # Only names from the model's own metadata are interpolated; every value is a parameter.
+    # Quoted: a column may be a reserved word (``to``). Double quotes: standard SQL, both backends.
     return _CLAIM_SQL.format(
         table=Notification._meta.db_table,
         lease_end=_LEASE_END.get(vendor, "%s"),
-        columns=", ".join(field.column for field in _FIELDS),
+        columns=", ".join(f'"{field.column}"' for field in _FIELDS),
     )
 
 
