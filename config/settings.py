@@ -297,8 +297,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for the one choice set two fields use: delivery_status and a provider report's type.
-    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "notifications.models.DeliveryStatus"},
+    # One name for the one choice set two fields use: delivery_status and a provider report's type;
+    # and a notification's channel and a broadcast's channels.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "ChannelEnum": "notifier.registry.KNOWN_CHANNELS",
+    },
 }
 
 # --- Notifications (read through notifications/conf.py, checked there at start) --
