@@ -1,6 +1,7 @@
 """Operators' view, one module per concern: ``notifications`` (every notification, its attempts
 and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
-(templates, recipient profiles), ``shared`` (the estimated count).
+(templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``shared`` (the
+estimated count).
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -10,6 +11,7 @@ table, search matches an id exactly and a key or recipient by its start (index r
 a ``LIKE '%…%'`` over every row), and the count of a long list is PostgreSQL's estimate.
 """
 
+from notifications.admin.broadcasts import BroadcastAdmin, TopicAdmin
 from notifications.admin.notifications import (
     ChannelFilter,
     DeliveryAttemptInline,
@@ -24,6 +26,7 @@ from notifications.admin.recipients import RecipientAdmin, TemplateAdmin, Templa
 from notifications.admin.shared import EstimatedCountPaginator
 
 __all__ = [
+    "BroadcastAdmin",
     "ChannelFilter",
     "DeliveryAttemptInline",
     "DeliveryStatusFilter",
@@ -34,6 +37,7 @@ __all__ = [
     "RecipientAdmin",
     "TemplateAdmin",
     "TemplateForm",
+    "TopicAdmin",
     "WebhookSecretAdmin",
     "matching",
 ]
