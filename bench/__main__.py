@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import report
 from bench.admin import fig_admin
+from bench.broadcast import fig_broadcast
 from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
 from bench.fairness import fig_fairness
@@ -48,6 +49,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "sweep": fig_sweep,
     "list": fig_list,
     "admin": fig_admin,
+    "broadcast": fig_broadcast,
 }
 
 

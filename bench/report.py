@@ -39,6 +39,8 @@ ROW_NAMES = (
     "admin at scale: filter failure reason=permanent",
     "admin at scale: search by id",
     "admin at scale: search by idempotency key",
+    "broadcast: all rows written",
+    "broadcast: first delivery",
 )
 
 SKELETON = f"""# Benchmarks
