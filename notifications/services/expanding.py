@@ -12,7 +12,6 @@ net). A cancelled broadcast's next batch finds ``cancelled`` under that lock and
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 import uuid
@@ -28,7 +27,8 @@ from django.utils.dateparse import parse_datetime
 
 from notifications import audience, conf
 from notifications.exceptions import ContentInvalid
-from notifications.models import Broadcast, BroadcastStatus, Notification, Recipient, Template, Topic, TopicMember
+from notifications.models import Broadcast, BroadcastStatus, Notification, Template, Topic
+from notifications.services.broadcast_rows import Profile, RowMaker, batch_after
 from notifications.services.fastpaths import insert_many
 from notifications.services.publishing import dispatch_of, publish_on_commit
 from notifications.services.templates import rendered_content
@@ -49,24 +49,10 @@ class _Run:
     render_errors: int = field(default=0)
 
 
-def _next_ids(broadcast: Broadcast, run: _Run) -> list[str]:
-    """The next ``BATCH`` recipient ids after the cursor, in id order."""
-    if broadcast.to is not None:
-        start = bisect.bisect_right(broadcast.to, broadcast.cursor) if broadcast.cursor else 0
-        return broadcast.to[start : start + BATCH]
-    if run.topic_id is None:
-        return []  # the topic was deleted: as if it had no more members
-    # Served by the unique (topic, recipient_id) index, in its order.
-    members = TopicMember.objects.filter(topic_id=run.topic_id, recipient_id__gt=broadcast.cursor)
-    return list(members.order_by("recipient_id").values_list("recipient_id", flat=True)[:BATCH])
-
-
-def _content(broadcast: Broadcast, run: _Run, channel: str, profile: Recipient) -> dict[str, Any] | None:
-    """The row's content for this recipient and channel, rendered in the recipient's locale
+def _rendered(broadcast: Broadcast, run: _Run, channel: str, profile: Profile) -> dict[str, Any] | None:
+    """The row's rendered fields for this recipient and channel, in the recipient's locale
     (unless the broadcast gives one); ``None`` when it cannot be rendered (logged)."""
     content = broadcast.content
-    if not content.get("template"):
-        return content
     item = {
         "channel": channel,
         "template": content["template"],
@@ -78,7 +64,8 @@ def _content(broadcast: Broadcast, run: _Run, channel: str, profile: Recipient) 
         if run.template is None:
             raise ContentInvalid({"template": [f"No template named {content['template']!r}."]})
         context = {"recipient": audience.template_context(profile)}
-        return rendered_content(owner=run.owner, item=item, context=context, template=run.template)
+        done = rendered_content(owner=run.owner, item=item, context=context, template=run.template)
+        return {part: done[part] for part in ("subject", "body", "html", "template_version", "locale")}
     except ContentInvalid as exc:
         run.render_errors += 1
         logger.warning(
@@ -87,51 +74,49 @@ def _content(broadcast: Broadcast, run: _Run, channel: str, profile: Recipient) 
         return None
 
 
-def _row(
-    broadcast: Broadcast, content: dict[str, Any], *, to: str, channel: str, address: str, **stamps: Any
-) -> Notification:
-    return Notification(
-        owner_id=broadcast.owner_id,
-        channel=channel,
-        recipient=address,
-        subject=content.get("subject") or "",
-        body=content.get("body") or "",
-        payload=content.get("payload"),
-        html=content.get("html") or "",
-        template=content.get("template") or "",
-        template_version=content.get("template_version"),
-        data=content.get("data"),
-        locale=content.get("locale") or "",
-        priority=broadcast.content.get("priority") or "normal",
-        max_attempts=broadcast.content.get("max_attempts") or conf.max_attempts(),
-        to=to,
-        category=broadcast.content.get("category") or "",
-        broadcast_id=broadcast.id,
-        **stamps,
-    )
-
-
-def _rows(broadcast: Broadcast, run: _Run, ids: list[str], profiles: dict[str, Recipient]) -> tuple[list, int]:
-    """The batch's notifications, and how many (recipient, channel) pairs were skipped."""
+def _common(broadcast: Broadcast, content: dict[str, Any]) -> dict[str, Any]:
+    """The fields every row of a batch shares (the rendered ones are set per row)."""
     now = timezone.now()
-    requested = parse_datetime(broadcast.content["send_at"]) if broadcast.content.get("send_at") else None
+    requested = parse_datetime(content["send_at"]) if content.get("send_at") else None
     send_at = max(requested or now, now)
-    stamps = {"send_at": send_at, "next_attempt_at": send_at, "last_enqueued_at": now, "dispatch_token": uuid.uuid4()}
+    return {
+        "owner_id": broadcast.owner_id,
+        "broadcast_id": broadcast.id,
+        "subject": content.get("subject") or "",
+        "body": content.get("body") or "",
+        "payload": content.get("payload"),
+        "template": content.get("template") or "",
+        "data": content.get("data"),
+        "locale": content.get("locale") or "",
+        "category": content.get("category") or "",
+        "priority": content.get("priority") or "normal",
+        "max_attempts": content.get("max_attempts") or conf.max_attempts(),
+        "send_at": send_at,
+        "next_attempt_at": send_at,
+        "last_enqueued_at": now,
+        # Shared: the batch's rows travel together in deliver_batch messages.
+        "dispatch_token": uuid.uuid4(),
+    }
+
+
+def _rows(broadcast: Broadcast, run: _Run, batch: list[tuple[str, Profile | None]]) -> tuple[list, int]:
+    """The batch's notifications, and how many (recipient, channel) pairs were skipped."""
+    maker = RowMaker(**_common(broadcast, broadcast.content))
     category = broadcast.content.get("category") or ""
+    templated = bool(broadcast.content.get("template"))
     rows: list[Notification] = []
     skipped = 0
-    for recipient_id in ids:
-        profile = profiles.get(recipient_id)
+    for recipient_id, profile in batch:
         for channel in broadcast.channels:
             addresses = audience.addresses_for(profile, channel) if profile is not None else []
             if not addresses or not audience.allows(profile.preferences, category=category, channel=channel):
                 skipped += 1
                 continue
-            content = _content(broadcast, run, channel, profile)
-            if content is None:
+            rendered = _rendered(broadcast, run, channel, profile) if templated else {}
+            if rendered is None:
                 skipped += 1
                 continue
-            rows.append(_row(broadcast, content, to=recipient_id, channel=channel, address=addresses[0], **stamps))
+            rows.append(maker.make(to=recipient_id, channel=channel, recipient=addresses[0], **rendered))
     return rows, skipped
 
 
@@ -144,18 +129,14 @@ def _expand_batch(broadcast_id: uuid.UUID | str, run: _Run) -> bool:
         broadcast = Broadcast.objects.select_for_update().filter(id=broadcast_id).first()
         if broadcast is None or broadcast.status != BroadcastStatus.EXPANDING:
             return False
-        ids = _next_ids(broadcast, run)
-        # One query for the batch's profiles, by the unique (owner, external_id) index.
-        profiles = {
-            p.external_id: p for p in Recipient.objects.filter(owner_id=broadcast.owner_id, external_id__in=ids)
-        }
-        rows, skipped = _rows(broadcast, run, ids, profiles)
+        batch = batch_after(broadcast, topic_id=run.topic_id, size=BATCH)
+        rows, skipped = _rows(broadcast, run, batch)
         insert_many(rows)
-        if ids:
-            broadcast.cursor = ids[-1]
+        if batch:
+            broadcast.cursor = batch[-1][0]
         broadcast.notifications += len(rows)
         broadcast.skipped += skipped
-        if len(ids) < BATCH:
+        if len(batch) < BATCH:
             broadcast.status = BroadcastStatus.DONE
             broadcast.finished_at = timezone.now()
         broadcast.save(update_fields=["cursor", "notifications", "skipped", "status", "finished_at", "updated_at"])
