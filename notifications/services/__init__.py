@@ -14,7 +14,8 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``templates``: clients' templates (put, delete, check) and rendering one at create.
 - ``topics``: clients' topics (put, subscribe, unsubscribe, delete), counts kept under a lock.
 - ``broadcasts``: a broadcast's create, cancel, and the sweep that resumes stalled expansions.
-- ``expanding``: a broadcast's expansion into notifications, a locked batch at a time.
+- ``expanding``: a broadcast's expansion into notifications, a locked batch at a time
+  (``broadcast_rows``: what a batch reads, in one query, and its rows, built cheaply).
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
