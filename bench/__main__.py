@@ -21,6 +21,7 @@ from pathlib import Path
 from bench import report
 from bench.admin import fig_admin
 from bench.audience import fig_audience_cpu, fig_create_to
+from bench.broadcast import fig_broadcast
 from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
 from bench.fairness import fig_fairness
@@ -51,6 +52,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "admin": fig_admin,
     "create_to": fig_create_to,
     "audience": fig_audience_cpu,
+    "broadcast": fig_broadcast,
 }
 
 

@@ -48,7 +48,7 @@ def other_columns(b: Bench) -> tuple[list[str], list[Any]]:
     from notifications.models import Notification
 
     fields = [field for field in Notification._meta.concrete_fields if field.column not in COLUMNS]
-    # Quoted: a column may be an SQL keyword ("to").
+    # Quoted: a column may be a reserved word (``to``).
     return [connection.ops.quote_name(field.column) for field in fields], [
         field.get_db_prep_save(field.get_default(), connection) for field in fields
     ]

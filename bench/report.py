@@ -42,6 +42,8 @@ ROW_NAMES = (
     "create with to + template",
     "preference check: CPU per notification",
     "template render: CPU per notification",
+    "broadcast: all rows written",
+    "broadcast: first delivery",
 )
 
 SKELETON = f"""# Benchmarks

@@ -42,6 +42,7 @@ class Sizes:
     fair_count: int = 200  # client B's webhooks to a fast receiver
     fair_span_s: float = 10.0  # over how long B creates them
     fair_lead_s: float = 2.0  # each due this long after it is created
+    broadcast_members: int = 100_000  # a topic's recipients, each with a console address
 
 
 FULL = Sizes()
@@ -76,4 +77,5 @@ QUICK = Sizes(
     fair_settle_s=1.0,
     fair_count=10,
     fair_span_s=1.0,
+    broadcast_members=2_000,
 )

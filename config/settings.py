@@ -297,8 +297,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for the one choice set two fields use: delivery_status and a provider report's type.
-    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "notifications.models.DeliveryStatus"},
+    # One name for the one choice set two fields use: delivery_status and a provider report's type;
+    # and a notification's channel and a broadcast's channels.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "ChannelEnum": "notifier.registry.KNOWN_CHANNELS",
+    },
 }
 
 # --- Notifications (read through notifications/conf.py, checked there at start) --
@@ -426,6 +430,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": task_names.EXPO_RECEIPTS,
         "schedule": 300.0,
         "options": {"queue": "notify.maintenance", "expires": 300},
+    },
+    # Broadcast expansions stalled for a minute (services.broadcasts_resume): published again.
+    task_names.SWEEP_BROADCASTS: {
+        "task": task_names.SWEEP_BROADCASTS,
+        "schedule": 30.0,
+        "options": {"queue": "notify.maintenance", "expires": 30},
     },
 }
 CELERY_TIMEZONE = "UTC"

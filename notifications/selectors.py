@@ -13,12 +13,14 @@ from django.utils import timezone
 
 from notifications.models import (
     LIVE_STATUSES,
+    Broadcast,
     DeliveryAttempt,
     Notification,
     ProviderEvent,
     Recipient,
     Status,
     Template,
+    Topic,
     WebhookSecret,
 )
 
@@ -156,3 +158,23 @@ def recipients_with_address(*, owner: AbstractBaseUser, address: str) -> QuerySe
     if connection.vendor == "postgresql":
         match |= Q(push_tokens__contains=[address])
     return Recipient.objects.filter(owner=owner).filter(match)
+
+
+def topic_list(*, owner: AbstractBaseUser) -> QuerySet[Topic]:
+    """A client's topics, newest first."""
+    return Topic.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def topic_get(*, owner: AbstractBaseUser, key: str) -> Topic | None:
+    """The client's own topic by key, or ``None`` — another client's looks unknown."""
+    return Topic.objects.filter(owner=owner, key=key).first()
+
+
+def broadcast_list(*, owner: AbstractBaseUser) -> QuerySet[Broadcast]:
+    """A client's broadcasts, newest first."""
+    return Broadcast.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def broadcast_get(*, owner: AbstractBaseUser, broadcast_id: uuid.UUID | str) -> Broadcast | None:
+    """The client's own broadcast, or ``None`` — another client's id looks unknown."""
+    return Broadcast.objects.filter(owner=owner, id=broadcast_id).first()

@@ -128,3 +128,27 @@ def expo_receipts() -> int:
     """Every 5 minutes: what Expo's receipts say of the pushes it took (a ticket only says it
     accepted them), stored once each as the notification's delivery report."""
     return services.expo_receipts_collect()
+
+
+@shared_task(
+    name=task_names.BROADCAST_EXPAND,
+    base=DeliveryTask,
+    autoretry_for=DATABASE_DOWN,
+    reject_on_worker_lost=True,  # a re-run is harmless (the row lock and cursor); a lost one waits a minute
+    ignore_result=True,
+    **DELIVERY_OPTIONS,
+)
+def broadcast_expand(self: DeliveryTask, broadcast_id: str) -> None:
+    """Write a broadcast's notifications for half a lease, then hand the rest on in a new message,
+    so no message runs into the time limits and a redelivery repeats at most half a lease."""
+    if not _valid_uuid(broadcast_id):
+        logger.error("broadcast_expand: malformed message %r dropped", broadcast_id)
+        return
+    if services.broadcast_expand(broadcast_id=broadcast_id, budget=conf.lease() / 2):
+        services.publish_expansions([broadcast_id])
+
+
+@shared_task(name=task_names.SWEEP_BROADCASTS, ignore_result=True)
+def sweep_broadcasts() -> int:
+    """Expansions whose row has not moved for a minute (lost message, dead worker): published again."""
+    return services.broadcasts_resume()

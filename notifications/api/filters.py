@@ -36,7 +36,19 @@ class NotificationFilter(django_filters.FilterSet):
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
     send_at_after = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="gte")
     send_at_before = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="lte")
+    # A broadcast's notifications, through notification_broadcast_created; a malformed id is a 400.
+    broadcast = django_filters.UUIDFilter(field_name="broadcast_id")
 
     class Meta:
         model = Notification
-        fields = ("status", "channel", "recipient", "to", "category", "priority", "send_at_after", "send_at_before")
+        fields = (
+            "status",
+            "channel",
+            "recipient",
+            "to",
+            "category",
+            "priority",
+            "send_at_after",
+            "send_at_before",
+            "broadcast",
+        )

@@ -1,15 +1,19 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from notifications.api.broadcasts import BroadcastViewSet
 from notifications.api.callbacks import TwilioStatusCallbackView
 from notifications.api.recipient_views import RecipientViewSet
 from notifications.api.templates import TemplateViewSet
+from notifications.api.topics import TopicViewSet
 from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
 
 router = DefaultRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("recipients", RecipientViewSet, basename="recipient")
+router.register("topics", TopicViewSet, basename="topic")
+router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),

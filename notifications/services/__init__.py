@@ -12,6 +12,10 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``signing``: each client's webhook signing secret.
 - ``recipients``: recipient profiles (put, update) and their erase, in short batches.
 - ``templates``: clients' templates (put, delete, check) and rendering one at create.
+- ``topics``: clients' topics (put, subscribe, unsubscribe, delete), counts kept under a lock.
+- ``broadcasts``: a broadcast's create, cancel, and the sweep that resumes stalled expansions.
+- ``expanding``: a broadcast's expansion into notifications, a locked batch at a time
+  (``broadcast_rows``: what a batch reads, in one query, and its rows, built cheaply).
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -21,6 +25,13 @@ row and exactly one wins. Publishing happens on commit and may fail without
 failing the caller: the sweeps re-publish.
 """
 
+from notifications.services.broadcasts import (
+    broadcast_cancel,
+    broadcast_create,
+    broadcast_fingerprint,
+    broadcasts_resume,
+    publish_expansions,
+)
 from notifications.services.changing import (
     failed_requeue,
     notification_cancel,
@@ -44,6 +55,7 @@ from notifications.services.delivering import (
     retry_horizon,
     retry_window,
 )
+from notifications.services.expanding import broadcast_expand
 from notifications.services.push_receipts import expo_receipts_collect
 from notifications.services.recipients import (
     EraseResult,
@@ -69,14 +81,30 @@ from notifications.services.signing import (
 )
 from notifications.services.sweeping import BACKLOG_PATIENCE, notifications_purge, sweep_missed, sweep_stuck
 from notifications.services.templates import Rendered, template_check, template_delete, template_put, template_render
+from notifications.services.topics import (
+    REQUEST_IDS_MAX,
+    TOPIC_MAX,
+    topic_delete,
+    topic_members_forget,
+    topic_put,
+    topic_subscribe,
+    topic_unsubscribe,
+)
 
 __all__ = [
     "BACKLOG_PATIENCE",
+    "REQUEST_IDS_MAX",
+    "TOPIC_MAX",
     "BatchResult",
     "DeliveryDeferred",
     "DeliveryResult",
     "EraseResult",
     "Rendered",
+    "broadcast_cancel",
+    "broadcast_create",
+    "broadcast_expand",
+    "broadcast_fingerprint",
+    "broadcasts_resume",
     "dead_push_token_record",
     "expo_receipts_collect",
     "failed_requeue",
@@ -94,6 +122,7 @@ __all__ = [
     "notifications_erase",
     "notifications_purge",
     "provider_event_record",
+    "publish_expansions",
     "recipient_erase",
     "recipient_put",
     "recipient_update",
@@ -111,6 +140,11 @@ __all__ = [
     "template_delete",
     "template_put",
     "template_render",
+    "topic_delete",
+    "topic_members_forget",
+    "topic_put",
+    "topic_subscribe",
+    "topic_unsubscribe",
     "webhook_secret_get_or_create",
     "webhook_secret_rotate",
     "webhook_secrets_expire",

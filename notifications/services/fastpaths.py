@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, transaction
+from django.utils import timezone
 
 from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status
 
@@ -41,31 +42,35 @@ def insert_many(notifications: list[Notification]) -> None:
     ORM equivalent: ``Notification.objects.bulk_create(notifications)``, used on
     SQLite. It prepares every value of every field in Python (about 75 ms of CPU
     for 1,000 rows, a third of a bulk request); COPY takes the same rows for
-    about 15 ms. Values are what ``save()`` would write: ``pre_save`` sets the
-    auto-now times, and the JSON field is adapted by the backend.
+    about 15 ms. Values are what ``save()`` would write: the auto-now times (one
+    ``now`` for the whole statement, as one INSERT would have), and the JSON
+    fields adapted by the backend. Which fields need what is decided once per
+    call, not per row and field: a broadcast's expansion writes 100,000 rows.
     """
     connection = _connection()
     if connection.vendor != "postgresql" or not notifications:
         Notification.objects.bulk_create(notifications)
         return
-    stamped = [field for field in _FIELDS if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
-    adapted = {field for field in _FIELDS if field.get_internal_type() == "JSONField"}
-    rows = []
-    for notification in notifications:
-        for field in stamped:
-            field.pre_save(notification, add=True)
-        rows.append(
-            [
-                field.get_db_prep_value(getattr(notification, field.attname), connection)
-                if field in adapted
-                else getattr(notification, field.attname)
-                for field in _FIELDS
-            ]
-        )
+    now = timezone.now()
+    stamped = [
+        field.attname for field in _FIELDS if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    attnames = [field.attname for field in _FIELDS]
+    adapters = [
+        (index, field.get_db_prep_value)
+        for index, field in enumerate(_FIELDS)
+        if field.get_internal_type() == "JSONField"
+    ]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in _FIELDS)
     statement = f"COPY {Notification._meta.db_table} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-        for row in rows:
+        for notification in notifications:
+            values = notification.__dict__
+            for attname in stamped:
+                values[attname] = now
+            row = [values[attname] for attname in attnames]
+            for index, prepare in adapters:
+                row[index] = prepare(row[index], connection)
             copy.write_row(row)
     for notification in notifications:
         notification._state.adding = False
@@ -112,10 +117,11 @@ def claim_row(
 @cache
 def _claim_sql(vendor: str) -> str:
     # Only names from the model's own metadata are interpolated; every value is a parameter.
+    # Quoted: a column may be a reserved word (``to``). Double quotes: standard SQL, both backends.
     return _CLAIM_SQL.format(
         table=Notification._meta.db_table,
         lease_end=_LEASE_END.get(vendor, "%s"),
-        columns=", ".join(_connection().ops.quote_name(field.column) for field in _FIELDS),
+        columns=", ".join(f'"{field.column}"' for field in _FIELDS),
     )
 
 

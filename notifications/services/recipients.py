@@ -27,6 +27,7 @@ from notifications.models import (
     Recipient,
     Status,
 )
+from notifications.services.topics import topic_members_forget
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ def recipient_erase(
 ) -> EraseResult:
     """Erase people of one client: the profiles given, and every notification of this client to
     any of their addresses or to the extra ``addresses`` (an operator's request by email names
-    one). Dead-push-token records of their tokens go too. Logs counts only, never an address."""
+    one). Dead-push-token records of their tokens go too, and their ids leave the client's
+    topics. Logs counts only, never an address."""
     profiles = list(recipients)
     wanted = {*addresses}
     for profile in profiles:
@@ -167,5 +169,6 @@ def recipient_erase(
         tokens = [token for profile in profiles for token in profile.push_tokens]
         DeadPushToken.objects.filter(owner=owner, token__in=tokens).delete()
         Recipient.objects.filter(id__in=[profile.id for profile in profiles]).delete()
+        topic_members_forget(owner_id=owner.pk, recipient_ids=[profile.external_id for profile in profiles])
         logger.info("erased %d profile(s) and %d notification(s) of client %s", len(profiles), blanked, owner.pk)
     return EraseResult(profiles=len(profiles), notifications=blanked)

@@ -113,8 +113,8 @@ def template_render(
 
     ``context`` is added beside ``data`` under its own names (a recipient profile will come as
     ``recipient``); ``html`` False skips the HTML part (channels other than email). Raises
-    ``ContentInvalid`` naming an unknown template, or the variables ``data`` lacks. ``template``:
-    the row, when the caller has already read it.
+    ``ContentInvalid`` naming an unknown template, or the variables ``data`` lacks. ``template``,
+    already read (a broadcast's expansion renders it for each recipient), saves the lookup.
     """
     if template is None:
         template = Template.objects.filter(owner=owner, name=name).first()
@@ -144,7 +144,8 @@ def rendered_content(
     """A create request with ``template`` → the same request with the rendered ``subject``,
     ``body``, ``html`` and the ``template_version``, checked as a client's own text would be
     (the channel's ``validate_content``, ``NOTIFY_MAX_CONTENT_BYTES``). Without ``template``,
-    the request as it is. ``context`` is the seam for the recipient profile."""
+    the request as it is. ``context`` is the seam for the recipient profile; ``template``, the
+    row already read, if the caller has it."""
     if not item.get("template"):
         return item
     rendered = template_render(

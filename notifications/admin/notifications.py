@@ -1,46 +1,30 @@
-"""Operators' view: every notification, its attempts and provider reports, and the cancel /
-retry-now / delete actions.
-
-Actions call the same services as the API, so the admin holds no rule of its own.
-
-Built for a table of millions of rows: each page reads its rows in the order of an index (see
-``Notification.Meta.indexes``), the filters offer values without a ``SELECT DISTINCT`` over the
-table, search matches an id exactly and a key or recipient by its start (index range scans, never
-a ``LIKE '%…%'`` over every row), and the count of a long list is PostgreSQL's estimate.
-"""
+"""Notifications: every row, its attempts and provider reports, and the cancel / retry-now /
+delete actions (through the same services as the API); and each client's signing secret."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
 from collections.abc import Iterable
-from functools import cached_property
-from urllib.parse import urlsplit
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
-from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import StartsWith
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 import notifier
 from notifications import selectors, services
-from notifications.exceptions import ContentInvalid, InvalidState
+from notifications.admin.shared import EstimatedCountPaginator
+from notifications.exceptions import InvalidState
 from notifications.models import (
     RECIPIENT_PREFIX,
     DeliveryAttempt,
     DeliveryStatus,
     Notification,
     ProviderEvent,
-    Recipient,
-    Template,
     WebhookSecret,
 )
 
@@ -116,29 +100,6 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
         return queryset.filter(delivery_status=self.value()) if self.value() else queryset
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counts the rows of a list exactly up to ``exact_up_to``; beyond that, PostgreSQL's estimate.
-
-    The admin counts the rows of every list it shows (for "N notifications" and the page links):
-    over a million rows that COUNT(*) reads a million index entries on each page view. Past
-    ``exact_up_to`` nobody needs the exact number, so counting stops there and the planner's
-    estimate for the query (from the table's statistics, ``pg_class.reltuples``) stands in; the
-    last page links are then approximate. Elsewhere than on PostgreSQL the count is exact.
-    """
-
-    exact_up_to = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        counted = self.object_list.order_by()[: self.exact_up_to + 1].count()
-        if counted <= self.exact_up_to:
-            return counted
-        if connection.vendor != "postgresql":
-            return self.object_list.count()
-        plan = json.loads(self.object_list.order_by().values("pk").explain(format="json"))
-        return max(int(plan[0]["Plan"]["Plan Rows"]), counted)
 
 
 def matching(term: str) -> Q:
@@ -287,142 +248,3 @@ class WebhookSecretAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-class TemplateForm(forms.ModelForm):
-    class Meta:
-        model = Template
-        fields = ("owner", "name", "subject", "body", "html", "translations", "sample_data")
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        try:
-            services.template_check(
-                subject=cleaned.get("subject") or "",
-                body=cleaned.get("body") or "",
-                html=cleaned.get("html") or "",
-                translations=cleaned.get("translations") or {},
-            )
-        except ContentInvalid as exc:
-            raise forms.ValidationError(f"Does not compile: {exc.errors}") from exc
-        return cleaned
-
-
-@admin.register(Template)
-class TemplateAdmin(admin.ModelAdmin):
-    """Clients' templates; a save goes through ``template_put`` (checked, the version grows), and
-    the preview renders the saved template with its ``sample_data`` in the sandbox."""
-
-    form = TemplateForm
-    list_display = ("name", "owner", "version", "updated_at")
-    list_select_related = ("owner",)
-    search_fields = ("name",)
-    raw_id_fields = ("owner",)
-    readonly_fields = ("version", "created_at", "updated_at", "preview")
-    fields = (
-        "owner",
-        "name",
-        "subject",
-        "body",
-        "html",
-        "translations",
-        "sample_data",
-        "preview",
-        *readonly_fields[:3],
-    )
-
-    @admin.display(description="Preview (from sample data)")
-    def preview(self, obj: Template) -> str:
-        if obj.pk is None:
-            return "Save to preview."
-        try:
-            rendered = services.template_render(owner=obj.owner, name=obj.name, data=obj.sample_data or {})
-        except ContentInvalid as exc:
-            return f"Does not render: {exc.errors}"
-        return format_html(
-            "<p><b>Subject:</b> {}</p><pre>{}</pre><div>{}</div>",
-            rendered.subject,
-            rendered.body,
-            mark_safe(rendered.html),  # noqa: S308 -- the client's own HTML, autoescaped data; shown to staff
-        )
-
-    def save_model(self, request: HttpRequest, obj: Template, form, change: bool) -> None:
-        fields = {field: getattr(obj, field) for field in ("subject", "body", "html", "translations")}
-        saved, _ = services.template_put(owner=obj.owner, name=obj.name, fields=fields)
-        saved.sample_data = obj.sample_data
-        saved.save(update_fields=["sample_data"])
-        obj.pk, obj.version = saved.pk, saved.version
-
-
-@admin.register(Recipient)
-class RecipientAdmin(admin.ModelAdmin):
-    """Clients' recipient profiles, view-only: they change through the API, which checks every
-    address. No secrets on the page: a webhook URL (whose query may carry a token) shows as its
-    host, push tokens as a count. Deleting one erases the person (``services.recipient_erase``).
-
-    Search is by the start of an external id or an email, case-sensitive (``LIKE 'term%'``, each
-    through its ``varchar_pattern_ops`` index); the owner filter lists clients from the user table,
-    never a ``SELECT DISTINCT`` over the profiles.
-    """
-
-    list_display = ("external_id", "owner", "email", "phone", "timezone", "locale", "created_at")
-    list_filter = ("owner",)
-    search_fields = ("^external_id", "^email")
-    search_help_text = "The start of an external id or of an email (case-sensitive)."
-    list_select_related = ("owner",)
-    fields = (
-        "owner",
-        "external_id",
-        "email",
-        "phone",
-        "telegram_chat_id",
-        "slack_id",
-        "webhook_host",
-        "push_token_count",
-        "timezone",
-        "locale",
-        "preferences",
-        "quiet_hours",
-        "created_at",
-        "updated_at",
-    )
-    readonly_fields = fields
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Recipient], search_term: str
-    ) -> tuple[QuerySet[Recipient], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(Q(external_id__startswith=term) | Q(email__startswith=term)), False
-
-    @admin.display(description="webhook host")
-    def webhook_host(self, obj: Recipient) -> str:
-        return urlsplit(obj.webhook_url).hostname or "" if obj.webhook_url else ""
-
-    @admin.display(description="push tokens")
-    def push_token_count(self, obj: Recipient) -> int:
-        return len(obj.push_tokens)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def delete_model(self, request: HttpRequest, obj: Recipient) -> None:
-        services.recipient_erase(owner=obj.owner, recipients=[obj])
-
-    def log_deletions(self, request: HttpRequest, queryset: Iterable[Recipient]) -> None:
-        """No admin log entry: its text would keep the erased person's id after the erase."""
-
-    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponseRedirect:
-        # Django's message names the object; after an erase nothing may name the person.
-        self.message_user(request, "The recipient was erased.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:notifications_recipient_changelist"))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Recipient]) -> None:
-        for recipient in queryset.select_related("owner"):
-            services.recipient_erase(owner=recipient.owner, recipients=[recipient])

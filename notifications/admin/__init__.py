@@ -1,0 +1,43 @@
+"""Operators' view, one module per concern: ``notifications`` (every notification, its attempts
+and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
+(templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``shared`` (the
+estimated count).
+
+Actions call the same services as the API, so the admin holds no rule of its own.
+
+Built for a table of millions of rows: each page reads its rows in the order of an index (see
+``Notification.Meta.indexes``), the filters offer values without a ``SELECT DISTINCT`` over the
+table, search matches an id exactly and a key or recipient by its start (index range scans, never
+a ``LIKE '%…%'`` over every row), and the count of a long list is PostgreSQL's estimate.
+"""
+
+from notifications.admin.broadcasts import BroadcastAdmin, TopicAdmin
+from notifications.admin.notifications import (
+    ChannelFilter,
+    DeliveryAttemptInline,
+    DeliveryStatusFilter,
+    NotificationAdmin,
+    ProviderEventInline,
+    ProviderFilter,
+    WebhookSecretAdmin,
+    matching,
+)
+from notifications.admin.recipients import RecipientAdmin, TemplateAdmin, TemplateForm
+from notifications.admin.shared import EstimatedCountPaginator
+
+__all__ = [
+    "BroadcastAdmin",
+    "ChannelFilter",
+    "DeliveryAttemptInline",
+    "DeliveryStatusFilter",
+    "EstimatedCountPaginator",
+    "NotificationAdmin",
+    "ProviderEventInline",
+    "ProviderFilter",
+    "RecipientAdmin",
+    "TemplateAdmin",
+    "TemplateForm",
+    "TopicAdmin",
+    "WebhookSecretAdmin",
+    "matching",
+]
