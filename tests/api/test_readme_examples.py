@@ -7,8 +7,11 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from notifications import services
+from notifications.models import Notification
 from tests.conftest import ROOT
 
 SH_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
@@ -19,6 +22,7 @@ class Curl:
     method: str
     path: str
     body: dict | None
+    captures: str = ""  # NAME of NAME=$(curl … | … ["id"]): the answer's id, as $NAME afterwards
 
 
 def section(title: str) -> str:
@@ -45,9 +49,12 @@ def curls(title: str) -> list[Curl]:
     commands = []
     for block in SH_BLOCK.findall(section(title)):
         words = shlex.split(re.sub(r"\\\n", " ", block), comments=True)
-        starts = [index for index, word in enumerate(words) if word == "curl"]
+        starts = [index for index, word in enumerate(words) if word.endswith(("curl", "$(curl"))]
         for start, end in zip(starts, [*starts[1:], len(words)], strict=True):
-            commands.append(_parsed(words[start + 1 : end]))
+            command = _parsed(words[start + 1 : end])
+            if words[start].endswith("=$(curl"):
+                command.captures = words[start].split("=", 1)[0]
+            commands.append(command)
     return commands
 
 
@@ -65,9 +72,15 @@ def _parsed(words: list[str]) -> Curl:
     return Curl(method, parts.path + (f"?{parts.query}" if parts.query else ""), body)
 
 
-def run(client, command: Curl):
+def run(client, command: Curl, variables: dict[str, str] | None = None):
+    path = command.path
+    for name, value in (variables or {}).items():
+        path = path.replace(f"${name}", value)
     call = getattr(client, command.method.lower())
-    return call(command.path, command.body, format="json") if command.body is not None else call(command.path)
+    answer = call(path, command.body, format="json") if command.body is not None else call(path)
+    if command.captures and variables is not None:
+        variables[command.captures] = answer.json()["id"]
+    return answer
 
 
 def test_sending_to_a_recipient_works_as_written(alice):
@@ -82,3 +95,29 @@ def test_sending_to_a_recipient_works_as_written(alice):
     assert billing["status"] == "scheduled"
     assert (marketing["status"], marketing["failure_reason"]) == ("suppressed", "opted_out")
     assert [row["id"] for row in answers[3].json()["results"]] == [marketing["id"]]
+
+
+def test_broadcasts_and_topics_work_as_written(alice):
+    commands = curls("Broadcasts and topics")
+    assert [c.method for c in commands] == ["PUT", "PUT", "PUT", "POST", "GET", "GET", "POST"]
+    variables: dict[str, str] = {}
+
+    answers = [run(alice, command, variables) for command in commands[:4]]
+    assert [a.status_code for a in answers] == [201, 201, 201, 202]
+    assert answers[2].json() == {"key": "staff", "count": 3}
+    assert answers[3].json()["status"] == "expanding"
+    # What the worker does next: the expansion task, run here to its end.
+    while services.broadcast_expand(broadcast_id=variables["BROADCAST"], budget=timedelta(seconds=30)):
+        pass
+    answers += [run(alice, command, variables) for command in commands[4:]]
+
+    broadcast, listed, cancelled = (answer.json() for answer in answers[4:])
+    assert (broadcast["status"], broadcast["notifications"], broadcast["skipped"]) == ("done", 4, 2)
+    assert sorted((row["to"], row["channel"]) for row in listed["results"]) == [
+        ("ada", "console"),
+        ("ada", "email"),
+        ("grace", "console"),
+        ("grace", "email"),
+    ]
+    assert cancelled["status"] == "cancelled"
+    assert Notification.objects.filter(broadcast_id=broadcast["id"], status="cancelled").count() == 4
