@@ -240,3 +240,53 @@ def test_an_unknown_broadcast_expands_to_nothing(db):
 
 def test_batch_size_is_1000():
     assert expanding.BATCH == 1000
+
+
+def _published_row_ids() -> list[str]:
+    """The notification ids of every deliver/deliver_batch message waiting in the delivery
+    queues (no worker runs in these tests), taken off the queues."""
+    from celery import current_app
+
+    from notifications.dispatch import queue_for
+
+    ids: list[str] = []
+    with current_app.connection_for_write() as conn:
+        channel = conn.channel()
+        for priority in ("high", "normal", "low"):
+            while (message := channel.basic_get(queue_for(priority), no_ack=True)) is not None:
+                args = channel.message_to_python(message).decode()[0]
+                # deliver_batch(token, ids); deliver(id, token)
+                ids.extend(args[1] if isinstance(args[1], list) else [args[0]])
+        channel.close()
+    return ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_written_row_is_published_exactly_once_first_batch_and_held_ones_alike(empty_queues):
+    owner = factories.user("client-a")
+    members = ids_of(2500)
+    profiles(owner, members)
+    services.topic_put(owner=owner, key="all", recipient_ids=members)
+    sent = broadcast(owner, topic="all")
+
+    assert services.broadcast_expand(broadcast_id=sent.id, budget=ONE_BATCH)  # the first batch alone
+    first = wait_for_published(1000)
+    assert services.broadcast_expand(broadcast_id=sent.id, budget=timedelta(seconds=30)) is False
+    rest = wait_for_published(1500)
+
+    written = set(map(str, Notification.objects.filter(broadcast=sent).values_list("id", flat=True)))
+    assert len(first) == 1000 and len(rest) == 1500
+    assert sorted(first + rest) == sorted(written)  # each row once, none missed
+
+
+def wait_for_published(count: int, timeout: float = 10.0) -> list[str]:
+    import time
+
+    taken: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(taken) < count:
+        assert time.monotonic() < deadline, f"{len(taken)} of {count} rows published"
+        taken += _published_row_ids()
+        if len(taken) < count:
+            time.sleep(0.05)
+    return taken
