@@ -159,8 +159,8 @@ def fig_audience_cpu(b: Bench) -> list[Row]:
         "In one process, `time.process_time()` over "
         f"{CALLS:,} preference checks (preferences with a channel and a category rule, the email address, "
         f"quiet hours 22:00–07:00 in Europe/Paris) and {CALLS // 4:,} renders (subject, body and html of the "
-        "template of the create figure, with the profile as `recipient`; each render compiles its source, "
-        "as a create does):",
+        "template of the create figure, with the profile as `recipient`; the compiled template is kept "
+        "between renders, as the web process keeps it):",
         *lines,
     )
     rows = []
