@@ -171,7 +171,8 @@ def broadcast_expand(*, broadcast_id: uuid.UUID | str, budget: timedelta) -> boo
     call; a template edited meanwhile renders the batches of the next call only.
 
     The first batch is published as it commits, so the first deliveries start at once; the
-    later ones when the call ends. Delivery, not writing, sets the pace of a large broadcast
+    later ones when the call ends (or once held for half the missed-sweep's grace, so the sweep
+    never takes them for lost). Delivery, not writing, sets the pace of a large broadcast
     (100,000 rows take minutes to send and seconds to write), so holding them back delays no
     last delivery, while publishing each batch as it commits set every worker process
     delivering beside the one writing: on 2 cores, writing 100,000 rows took 34 s instead of
@@ -183,9 +184,15 @@ def broadcast_expand(*, broadcast_id: uuid.UUID | str, budget: timedelta) -> boo
         return False
     deadline = time.monotonic() + budget.total_seconds()
     held: list[Dispatch] = []
+    # Held rows look lost to the missed-sweep once unpublished for its grace: publish before.
+    hold_for = conf.sweep_grace().total_seconds() / 2
     more = _expand_batch(broadcast_id, run)
+    held_since = time.monotonic()
     while more and time.monotonic() < deadline:
         more = _expand_batch(broadcast_id, run, held)
+        if time.monotonic() - held_since >= hold_for:
+            publish_or_leave_to_sweep(held)
+            held, held_since = [], time.monotonic()
     publish_or_leave_to_sweep(held)
     if run.render_errors:
         logger.warning("broadcast %s: %d pair(s) skipped as they could not render", broadcast_id, run.render_errors)

@@ -262,7 +262,9 @@ def _published_row_ids() -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_written_row_is_published_exactly_once_first_batch_and_held_ones_alike(empty_queues):
+@pytest.mark.parametrize("grace", [30, 0], ids=["held-to-the-end", "flushed-each-batch"])
+def test_every_written_row_is_published_exactly_once_first_batch_and_held_ones_alike(empty_queues, settings, grace):
+    settings.NOTIFY_SWEEP_GRACE = grace  # held rows are published once held for half of it
     owner = factories.user("client-a")
     members = ids_of(2500)
     profiles(owner, members)
