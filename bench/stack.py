@@ -76,7 +76,7 @@ class Stack:
     worker_concurrency: str = field(
         default_factory=lambda: os.environ.get("WORKER_CONCURRENCY", procfile_default("worker", "WORKER_CONCURRENCY"))
     )
-    # The service's default (config/settings.py) unless the environment says otherwise.
+    # The service's default (config/settings/) unless the environment says otherwise.
     prefetch: str = field(default_factory=lambda: os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", "1"))
 
     def __post_init__(self) -> None:

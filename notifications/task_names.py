@@ -1,7 +1,7 @@
 """The Celery task names, in one place: tasks register under them, publishers and the beat
 schedule send by them. Publishing by name keeps services free of an import of ``tasks``.
 
-Plain constants with no imports, so ``config/settings.py`` can read them too.
+Plain constants with no imports, so ``config/settings/`` can read them too.
 """
 
 DELIVER = "notifications.deliver"
