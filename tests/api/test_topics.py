@@ -109,8 +109,19 @@ def test_a_topic_over_its_limit_is_400_naming_it_and_nothing_changes(alice, monk
     assert not Topic.objects.filter(key="other").exists()
 
 
-def test_the_limit_is_a_million():
-    assert services.TOPIC_MAX == 1_000_000
+def test_a_topic_holds_a_million_and_refuses_one_more(alice):
+    # Filled through the service a request's worth at a time, as 100 subscribes would.
+    for start in range(0, 1_000_000, 10_000):
+        ids = [f"member-{n:07d}" for n in range(start, start + 10_000)]
+        services.topic_subscribe(owner=alice.user, key="everyone", recipient_ids=ids)
+
+    assert alice.get(f"{URL}everyone/").json() == {"key": "everyone", "count": 1_000_000}
+    refused = alice.post(f"{URL}everyone/subscribe/", {"recipients": ["one-more"]}, format="json")
+    assert refused.status_code == 400
+    assert "at most 1,000,000" in refused.json()["recipients"][0]
+    again = alice.post(f"{URL}everyone/subscribe/", {"recipients": ["member-0000042"]}, format="json")
+    assert again.json() == {"key": "everyone", "count": 1_000_000}  # already a member: nothing added
+    assert TopicMember.objects.filter(topic__key="everyone").count() == 1_000_000
 
 
 def test_a_body_that_is_not_json_is_415(alice):
