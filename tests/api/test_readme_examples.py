@@ -121,3 +121,25 @@ def test_broadcasts_and_topics_work_as_written(alice):
     ]
     assert cancelled["status"] == "cancelled"
     assert Notification.objects.filter(broadcast_id=broadcast["id"], status="cancelled").count() == 4
+
+
+def test_templates_work_as_written(alice):
+    commands = curls("Templates")
+    assert [c.method for c in commands] == ["PUT", "POST"]
+
+    stored, sent = (run(alice, command) for command in commands)
+
+    assert (stored.status_code, sent.status_code) == (201, 201)
+    assert sent.json()["body"] == "Bonjour Ana, votre code est 4711."  # as the prose says
+    assert (sent.json()["template"], sent.json()["template_version"]) == ("welcome", 1)
+
+
+def test_recipients_work_as_written(alice):
+    commands = curls("Recipients")
+    assert [c.method for c in commands] == ["PUT", "GET", "DELETE"]
+
+    stored, read, erased = (run(alice, command) for command in commands)
+
+    assert [stored.status_code, read.status_code, erased.status_code] == [201, 200, 204]
+    assert read.json()["phone"] == "+14155550100" and read.json()["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+    assert alice.get("/api/v1/recipients/ada/").status_code == 404
