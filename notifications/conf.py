@@ -141,6 +141,11 @@ def recipient_rate() -> tuple[int, int] | None:
     return _parse_rate(settings.NOTIFY_RECIPIENT_RATE, "NOTIFY_RECIPIENT_RATE")
 
 
+def schedule_catchup() -> timedelta:
+    """``NOTIFY_SCHEDULE_CATCHUP``: a missed occurrence older than this is skipped (and counted)."""
+    return timedelta(seconds=settings.NOTIFY_SCHEDULE_CATCHUP)
+
+
 def encryption() -> MultiFernet:
     """The keys that encrypt secrets at rest: ``NOTIFY_ENCRYPTION_KEYS`` (the first encrypts, all
     decrypt); when it is empty, one key derived from ``SECRET_KEY``, with ``SECRET_KEY_FALLBACKS``
@@ -199,6 +204,7 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "NOTIFY_BREAKER_COOLDOWN": (_seconds_above(0), "a number of seconds above 0"),
     "WEBHOOK_HOST_CONCURRENCY": (_at_least(0), "a whole number, 0 or more (0 turns the cap off)"),
     "NOTIFY_MAX_CONTENT_BYTES": (_at_least(1), "a whole number of bytes, at least 1"),
+    "NOTIFY_SCHEDULE_CATCHUP": (_at_least(0), "a whole number of seconds, 0 or more"),
 }
 
 

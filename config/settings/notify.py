@@ -25,6 +25,8 @@ NOTIFY_RATES = {
 }
 # Most sends per recipient profile and channel (20/h); over it, a send waits. Empty: no cap.
 NOTIFY_RECIPIENT_RATE = env.str("NOTIFY_RECIPIENT_RATE", default="")
+# How old a missed schedule occurrence may be and still be made (seconds); older ones are skipped.
+NOTIFY_SCHEDULE_CATCHUP = env.int("NOTIFY_SCHEDULE_CATCHUP", default=3600)
 # The service's public base URL (https://notify.example.com): provider callbacks are built on it.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
 # Fernet keys for secrets at rest, newest first; empty: one derived from SECRET_KEY.
