@@ -98,6 +98,12 @@ def _new_notification(
     return notification
 
 
+def notification_build(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+    """The unsaved row a create of ``data`` would store (rendered, preferences applied), for a
+    caller that writes many at once (the schedules' pass); ``ContentInvalid`` as a create would."""
+    return _new_notification(owner=owner, data=data, now=now)
+
+
 def _publishable(notifications: list[Notification]) -> list[Notification]:
     return [n for n in notifications if n.status == Status.SCHEDULED]
 

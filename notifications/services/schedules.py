@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,13 +25,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from notifications import conf
 from notifications.exceptions import NotificationError
-from notifications.models import Schedule
-from notifications.services.creating import notification_create
+from notifications.models import Notification, Schedule, Status
+from notifications.services.creating import notification_build, notification_create
+from notifications.services.fastpaths import insert_many
+from notifications.services.publishing import dispatch_of, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -125,23 +128,36 @@ class PassResult:
     skipped: int = 0
 
 
+@dataclass
+class _Due:
+    """One locked schedule's work in a pass: the occurrences to make, those skipped, where it goes next."""
+
+    schedule: Schedule
+    to_make: list[datetime]
+    skipped: int
+    next_run_at: datetime | None
+
+
 def schedules_run_due(*, now: datetime | None = None, limit: int = PASS_BATCH) -> PassResult:
     """One short transaction: lock up to ``limit`` due schedules (skipping rows another pass
-    holds), make each one's due occurrences, advance them. Call again while ``schedules == limit``."""
+    holds), make their due occurrences, advance them. Call again while ``schedules == limit``."""
     now = now or timezone.now()
     result = PassResult()
     with transaction.atomic():
-        due = list(
+        locked = list(
             Schedule.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("owner")
             .filter(enabled=True, next_run_at__lte=now)
             .order_by("next_run_at")[:limit]
         )
-        for schedule in due:
-            created, skipped = _run_occurrences(schedule, now)
+        due = [_walk(schedule, now) for schedule in locked]
+        made = _make_all([(item.schedule, occurrence) for item in due for occurrence in item.to_make])
+        for item in due:
+            created, skipped = _advance(item, made)
             result.created += created
             result.skipped += skipped
-        result.schedules = len(due)
+        _save_advances(locked)
+        result.schedules = len(locked)
     return result
 
 
@@ -157,44 +173,115 @@ def schedules_run(*, budget: timedelta = PASS_BUDGET) -> int:
             return created
 
 
-def _run_occurrences(schedule: Schedule, now: datetime) -> tuple[int, int]:
-    """Every occurrence of a locked schedule up to ``now`` (at most ``STEPS_PER_PASS``): made if not
-    older than NOTIFY_SCHEDULE_CATCHUP, else counted as skipped; then the row is saved."""
+def _walk(schedule: Schedule, now: datetime) -> _Due:
+    """The occurrences of a schedule up to ``now`` (at most ``STEPS_PER_PASS``): to make if not
+    older than NOTIFY_SCHEDULE_CATCHUP, else skipped; and the next one (``None`` past ``until``)."""
     oldest_made = now - conf.schedule_catchup()
-    created = skipped = 0
+    to_make: list[datetime] = []
+    skipped = 0
     occurrence = schedule.next_run_at
     for _ in range(STEPS_PER_PASS):
-        if occurrence is None or occurrence > now:
+        if occurrence is None or occurrence > now or (schedule.until and occurrence > schedule.until):
             break
-        if schedule.until is not None and occurrence > schedule.until:
-            occurrence = None
-            break
-        if occurrence >= oldest_made and _make(schedule, occurrence):
-            created += 1
-            schedule.last_run_at = occurrence
+        if occurrence >= oldest_made:
+            to_make.append(occurrence)
         else:
             skipped += 1
         occurrence = next_occurrence(cron=schedule.cron, tz=schedule.timezone, after=occurrence)
     if occurrence is not None and schedule.until is not None and occurrence > schedule.until:
         occurrence = None
-    schedule.next_run_at = occurrence
-    schedule.occurrences += created
+    return _Due(schedule=schedule, to_make=to_make, skipped=skipped, next_run_at=occurrence)
+
+
+def _advance(item: _Due, made: set[str]) -> tuple[int, int]:
+    """Set a schedule's next run and counts (saved by the caller); an occurrence whose body no
+    longer makes a notification counts as skipped."""
+    schedule = item.schedule
+    created = [o for o in item.to_make if occurrence_key(schedule=schedule, occurrence=o) in made]
+    skipped = item.skipped + len(item.to_make) - len(created)
+    schedule.next_run_at = item.next_run_at
+    schedule.last_run_at = max(created, default=schedule.last_run_at)
+    schedule.occurrences += len(created)
     schedule.skipped += skipped
-    schedule.save(update_fields=["next_run_at", "last_run_at", "occurrences", "skipped", "updated_at"])
-    return created, skipped
+    schedule.updated_at = timezone.now()
+    return len(created), skipped
 
 
-def _make(schedule: Schedule, occurrence: datetime) -> bool:
-    """Create one occurrence's notification; ``False`` when its body no longer makes one (a deleted
-    template or profile), logged, so one broken schedule never stops the pass."""
-    data = {
+ADVANCED_FIELDS = ("next_run_at", "last_run_at", "occurrences", "skipped", "updated_at")
+# One UPDATE for a batch: bulk_update's CASE per field cost 2.7 s for 1,000 rows in the bench.
+_UPDATE_ADVANCED = (
+    "UPDATE {table} AS s SET next_run_at = v.next_run_at, last_run_at = v.last_run_at, "
+    "occurrences = v.occurrences, skipped = v.skipped, updated_at = v.updated_at "
+    "FROM unnest(%s::uuid[], %s::timestamptz[], %s::timestamptz[], %s::integer[], %s::integer[], "
+    "%s::timestamptz[]) AS v(id, next_run_at, last_run_at, occurrences, skipped, updated_at) WHERE s.id = v.id"
+)
+
+
+def _save_advances(schedules: list[Schedule]) -> None:
+    """Write the locked schedules' next run and counts in one statement (``bulk_update`` elsewhere)."""
+    connection = connections[Schedule.objects.db]
+    if not schedules:
+        return
+    if connection.vendor != "postgresql":
+        Schedule.objects.bulk_update(schedules, ADVANCED_FIELDS)
+        return
+    columns = [[getattr(schedule, field) for schedule in schedules] for field in ("id", *ADVANCED_FIELDS)]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_ADVANCED.format(table=Schedule._meta.db_table), columns)
+
+
+def _body(schedule: Schedule, occurrence: datetime) -> dict[str, Any]:
+    return {
         **schedule.notification,
         "send_at": occurrence,
         "idempotency_key": occurrence_key(schedule=schedule, occurrence=occurrence),
     }
+
+
+def _make_all(items: list[tuple[Schedule, datetime]]) -> set[str]:
+    """Create the notifications of these occurrences at once (one read of the keys already used,
+    one COPY, published together); returns the keys made, now or before. Should a key be taken between the
+    read and the COPY, the batch is made again one by one, each create replaying its key."""
+    wanted = {occurrence_key(schedule=s, occurrence=o): (s, o) for s, o in items}
+    if not wanted:
+        return set()
+    owners = {schedule.owner_id for schedule, _ in items}
+    used = Notification.objects.filter(owner_id__in=owners, idempotency_key__in=list(wanted))
+    done = set(used.values_list("idempotency_key", flat=True))
+    rows = []
+    batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
+    for key, (schedule, occurrence) in wanted.items():
+        row = None if key in done else _built(schedule, occurrence)
+        if row is not None:
+            row.dispatch_token = batch_token
+            rows.append(row)
+    try:
+        with transaction.atomic():  # a savepoint: on a taken key the pass's transaction goes on
+            insert_many(rows)
+            publish_on_commit([dispatch_of(n) for n in rows if n.status == Status.SCHEDULED])
+    except IntegrityError:
+        return done | {key for key, (s, o) in wanted.items() if key not in done and _make(s, o)}
+    return done | {row.idempotency_key for row in rows}
+
+
+def _built(schedule: Schedule, occurrence: datetime) -> Notification | None:
+    """The unsaved notification of one occurrence, or ``None`` (logged) when its body no longer
+    makes one (a deleted template or profile), so one broken schedule never stops the pass."""
+    try:
+        row = notification_build(owner=schedule.owner, data=_body(schedule, occurrence), now=timezone.now())
+    except NotificationError as exc:
+        logger.warning("schedule %s: occurrence %s not made: %s", schedule.id, occurrence.isoformat(), exc)
+        return None
+    row.schedule = schedule
+    return row
+
+
+def _make(schedule: Schedule, occurrence: datetime) -> bool:
+    """Create one occurrence's notification through ``notification_create`` (which replays a key
+    already used); ``False`` when its body no longer makes one, logged."""
     try:
         with transaction.atomic():  # a savepoint: a refused body leaves the pass's transaction usable
-            notification_create(owner=schedule.owner, data=data, schedule=schedule)
+            notification_create(owner=schedule.owner, data=_body(schedule, occurrence), schedule=schedule)
     except NotificationError as exc:
         logger.warning("schedule %s: occurrence %s not made: %s", schedule.id, occurrence.isoformat(), exc)
         return False
