@@ -239,3 +239,21 @@ def test_two_passes_at_once_make_every_occurrence_exactly_once():
     assert {s.pk for s in made} == set(
         Schedule.objects.filter(next_run_at=utc(2026, 1, 1, 0, 40)).values_list("pk", flat=True)
     )
+
+
+def test_a_key_taken_between_the_read_and_the_copy_falls_back_to_one_by_one_replays(owner, monkeypatch):
+    from notifications.services import schedules as module
+
+    made = [schedule(owner, now=utc(2026, 1, 1)) for _ in range(3)]
+    built = module._built
+
+    def racing_built(sched, occurrence):
+        if sched.pk == made[0].pk:  # as if something outside the row lock made it just now
+            module._make(sched, occurrence)
+        return built(sched, occurrence)
+
+    monkeypatch.setattr(module, "_built", racing_built)
+    result = services.schedules_run_due(now=utc(2026, 1, 1, 9))
+    assert (result.created, result.skipped) == (3, 0)
+    assert Notification.objects.filter(schedule__isnull=False).count() == 3
+    assert Notification.objects.values("idempotency_key").distinct().count() == 3
