@@ -239,19 +239,14 @@ def _body(schedule: Schedule, occurrence: datetime) -> dict[str, Any]:
 
 
 def _make_all(items: list[tuple[Schedule, datetime]]) -> set[str]:
-    """Create the notifications of these occurrences at once (one read of the keys already used,
-    one COPY, published together); returns the keys made, now or before. Should a key be taken between the
-    read and the COPY, the batch is made again one by one, each create replaying its key."""
-    wanted = {occurrence_key(schedule=s, occurrence=o): (s, o) for s, o in items}
-    if not wanted:
-        return set()
-    owners = {schedule.owner_id for schedule, _ in items}
-    used = Notification.objects.filter(owner_id__in=owners, idempotency_key__in=list(wanted))
-    done = set(used.values_list("idempotency_key", flat=True))
+    """Create the notifications of these occurrences at once (one COPY, published together);
+    returns the keys made. The row locks keep any other pass off these occurrences, so a key is
+    taken already only if something went around them (an advance lost): then the batch is made
+    one by one, each create replaying its key, the last net."""
     rows = []
     batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
-    for key, (schedule, occurrence) in wanted.items():
-        row = None if key in done else _built(schedule, occurrence)
+    for schedule, occurrence in items:
+        row = _built(schedule, occurrence)
         if row is not None:
             row.dispatch_token = batch_token
             rows.append(row)
@@ -260,8 +255,8 @@ def _make_all(items: list[tuple[Schedule, datetime]]) -> set[str]:
             insert_many(rows)
             publish_on_commit([dispatch_of(n) for n in rows if n.status == Status.SCHEDULED])
     except IntegrityError:
-        return done | {key for key, (s, o) in wanted.items() if key not in done and _make(s, o)}
-    return done | {row.idempotency_key for row in rows}
+        return {occurrence_key(schedule=s, occurrence=o) for s, o in items if _make(s, o)}
+    return {row.idempotency_key for row in rows}
 
 
 def _built(schedule: Schedule, occurrence: datetime) -> Notification | None:
