@@ -32,9 +32,9 @@ def fig_schedules(b: Bench) -> list[Row]:
         f"({seconds:.1f} s), none due. Idle pass = the median of {IDLE_PASSES} calls of "
         "`services.schedules_run_due()` in this process (BEGIN, the `FOR UPDATE SKIP LOCKED` due query, COMMIT) "
         f"on the run's PostgreSQL. Then {s.schedules_due:,} of them are made due (one UPDATE) and the passes "
-        "run until none is: each occurrence's notification is created through `notification_create` with its "
-        "idempotency key, published on commit, and its schedule advanced, 200 schedules per transaction; no "
-        "worker runs, the queue is purged after. Floor: psycopg `COPY` of as many notification rows.",
+        "run until none is: each occurrence's notification is built as a create builds it, with its "
+        "idempotency key, written by COPY and published on commit, and its schedule advanced, 200 schedules per "
+        "transaction; no worker runs, the queue is purged after. Floor: psycopg `COPY` of as many notification rows.",
         *lines,
         "",
         "Plan of the due query when none is due (`EXPLAIN ANALYZE`):",
