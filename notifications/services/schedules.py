@@ -161,15 +161,15 @@ def schedules_run_due(*, now: datetime | None = None, limit: int = PASS_BATCH) -
     return result
 
 
-def schedules_run(*, budget: timedelta = PASS_BUDGET) -> int:
+def schedules_run(*, budget: timedelta = PASS_BUDGET, batch: int = PASS_BATCH) -> int:
     """Batches of due schedules, each its own short transaction, until one comes back short or
     ``budget`` is spent. Returns the notifications made."""
     deadline = time.monotonic() + budget.total_seconds()
     created = 0
     while True:
-        result = schedules_run_due()
+        result = schedules_run_due(limit=batch)
         created += result.created
-        if result.schedules < PASS_BATCH or time.monotonic() > deadline:
+        if result.schedules < batch or time.monotonic() > deadline:
             return created
 
 
