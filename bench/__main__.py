@@ -30,6 +30,7 @@ from bench.ingest import fig_bulk, fig_create
 from bench.memory import fig_memory
 from bench.report import Row
 from bench.scale import fig_list, fig_sweep
+from bench.schedules import fig_schedules
 from bench.sizes import FULL, QUICK
 from bench.stack import ROOT, ServiceUnavailable, Stack, procfile
 from bench.stats import median
@@ -53,6 +54,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "create_to": fig_create_to,
     "audience": fig_audience_cpu,
     "broadcast": fig_broadcast,
+    "schedules": fig_schedules,
 }
 
 

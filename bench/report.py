@@ -44,6 +44,8 @@ ROW_NAMES = (
     "template render: CPU per notification",
     "broadcast: all rows written",
     "broadcast: first delivery",
+    "schedules: idle pass",
+    "schedules: due occurrences made",
 )
 
 SKELETON = f"""# Benchmarks

@@ -43,6 +43,8 @@ class Sizes:
     fair_span_s: float = 10.0  # over how long B creates them
     fair_lead_s: float = 2.0  # each due this long after it is created
     broadcast_members: int = 100_000  # a topic's recipients, each with a console address
+    schedules: int = 100_000  # enabled schedules, none due
+    schedules_due: int = 10_000  # of them made due at once
 
 
 FULL = Sizes()
@@ -78,4 +80,6 @@ QUICK = Sizes(
     fair_count=10,
     fair_span_s=1.0,
     broadcast_members=2_000,
+    schedules=2_000,
+    schedules_due=500,
 )

@@ -18,6 +18,7 @@ from notifications.models import (
     Notification,
     ProviderEvent,
     Recipient,
+    Schedule,
     Status,
     Template,
     Topic,
@@ -178,3 +179,13 @@ def broadcast_list(*, owner: AbstractBaseUser) -> QuerySet[Broadcast]:
 def broadcast_get(*, owner: AbstractBaseUser, broadcast_id: uuid.UUID | str) -> Broadcast | None:
     """The client's own broadcast, or ``None`` — another client's id looks unknown."""
     return Broadcast.objects.filter(owner=owner, id=broadcast_id).first()
+
+
+def schedule_list(*, owner: AbstractBaseUser) -> QuerySet[Schedule]:
+    """A client's schedules, newest first (schedule_owner_created)."""
+    return Schedule.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def schedule_get(*, owner: AbstractBaseUser, schedule_id: uuid.UUID | str) -> Schedule | None:
+    """The client's own schedule, or ``None`` — another client's id looks unknown."""
+    return Schedule.objects.filter(owner=owner, id=schedule_id).first()

@@ -152,3 +152,9 @@ def broadcast_expand(self: DeliveryTask, broadcast_id: str) -> None:
 def sweep_broadcasts() -> int:
     """Expansions whose row has not moved for a minute (lost message, dead worker): published again."""
     return services.broadcasts_resume()
+
+
+@shared_task(name=task_names.RUN_SCHEDULES, ignore_result=True)
+def run_schedules() -> int:
+    """Every 5 seconds: due schedules' occurrences made once each (services.schedules_run)."""
+    return services.schedules_run()

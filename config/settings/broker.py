@@ -87,6 +87,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"queue": "notify.maintenance", "expires": 30},
     },
+    # Schedules' due occurrences (services.schedules_run_due): an occurrence is made within seconds.
+    task_names.RUN_SCHEDULES: {
+        "task": task_names.RUN_SCHEDULES,
+        "schedule": 5.0,
+        "options": {"queue": "notify.maintenance", "expires": 5},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 DJANGO_CELERY_BEAT_TZ_AWARE = True

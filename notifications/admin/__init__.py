@@ -1,7 +1,7 @@
 """Operators' view, one module per concern: ``notifications`` (every notification, its attempts
 and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
-(templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``shared`` (the
-estimated count).
+(templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``schedules`` (enable /
+disable), ``shared`` (the estimated count).
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -23,6 +23,7 @@ from notifications.admin.notifications import (
     matching,
 )
 from notifications.admin.recipients import RecipientAdmin, TemplateAdmin, TemplateForm
+from notifications.admin.schedules import ScheduleAdmin
 from notifications.admin.shared import EstimatedCountPaginator
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ProviderEventInline",
     "ProviderFilter",
     "RecipientAdmin",
+    "ScheduleAdmin",
     "TemplateAdmin",
     "TemplateForm",
     "TopicAdmin",

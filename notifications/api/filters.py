@@ -38,6 +38,8 @@ class NotificationFilter(django_filters.FilterSet):
     send_at_before = InRangeIsoDateTimeFilter(field_name="send_at", lookup_expr="lte")
     # A broadcast's notifications, through notification_broadcast_created; a malformed id is a 400.
     broadcast = django_filters.UUIDFilter(field_name="broadcast_id")
+    # A schedule's occurrences, through notification_schedule_created; a malformed id is a 400.
+    schedule = django_filters.UUIDFilter(field_name="schedule_id")
 
     class Meta:
         model = Notification
@@ -51,4 +53,5 @@ class NotificationFilter(django_filters.FilterSet):
             "send_at_after",
             "send_at_before",
             "broadcast",
+            "schedule",
         )

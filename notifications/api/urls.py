@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from notifications.api.broadcasts import BroadcastViewSet
 from notifications.api.callbacks import TwilioStatusCallbackView
 from notifications.api.recipient_views import RecipientViewSet
+from notifications.api.schedules import ScheduleViewSet
 from notifications.api.templates import TemplateViewSet
 from notifications.api.topics import TopicViewSet
 from notifications.api.views import NotificationViewSet, WebhookSecretRotateView, WebhookSecretView
@@ -14,6 +15,7 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("recipients", RecipientViewSet, basename="recipient")
 router.register("topics", TopicViewSet, basename="topic")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),

@@ -16,6 +16,8 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``broadcasts``: a broadcast's create, cancel, and the sweep that resumes stalled expansions.
 - ``expanding``: a broadcast's expansion into notifications, a locked batch at a time
   (``broadcast_rows``: what a batch reads, in one query, and its rows, built cheaply).
+- ``schedules``: recurring notifications (create, change, delete) and the pass that makes
+  each due occurrence once.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -74,6 +76,14 @@ from notifications.services.recording import (
     storable,
 )
 from notifications.services.reporting import provider_event_record
+from notifications.services.schedules import (
+    PassResult,
+    schedule_create,
+    schedule_delete,
+    schedule_update,
+    schedules_run,
+    schedules_run_due,
+)
 from notifications.services.signing import (
     webhook_secret_get_or_create,
     webhook_secret_rotate,
@@ -99,6 +109,7 @@ __all__ = [
     "DeliveryDeferred",
     "DeliveryResult",
     "EraseResult",
+    "PassResult",
     "Rendered",
     "broadcast_cancel",
     "broadcast_create",
@@ -133,6 +144,11 @@ __all__ = [
     "retry_countdown",
     "retry_horizon",
     "retry_window",
+    "schedule_create",
+    "schedule_delete",
+    "schedule_update",
+    "schedules_run",
+    "schedules_run_due",
     "storable",
     "sweep_missed",
     "sweep_stuck",

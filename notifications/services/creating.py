@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from notifications import conf
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
-from notifications.models import FailureReason, Notification, Recipient, Status
+from notifications.models import FailureReason, Notification, Recipient, Schedule, Status
 from notifications.services.fastpaths import insert_many
 from notifications.services.profiles import (
     profile_and_template,
@@ -98,6 +98,12 @@ def _new_notification(
     return notification
 
 
+def notification_build(*, owner: AbstractBaseUser, data: dict[str, Any], now: datetime) -> Notification:
+    """The unsaved row a create of ``data`` would store (rendered, preferences applied), for a
+    caller that writes many at once (the schedules' pass); ``ContentInvalid`` as a create would."""
+    return _new_notification(owner=owner, data=data, now=now)
+
+
 def _publishable(notifications: list[Notification]) -> list[Notification]:
     return [n for n in notifications if n.status == Status.SCHEDULED]
 
@@ -111,12 +117,15 @@ def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notificat
     return original
 
 
-def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tuple[Notification, bool]:
+def notification_create(
+    *, owner: AbstractBaseUser, data: dict[str, Any], schedule: Schedule | None = None
+) -> tuple[Notification, bool]:
     """Store a notification and publish it on commit.
 
     Returns ``(notification, created)``. With an ``idempotency_key`` already
     used by this owner, the original is returned (``created`` False) if the
-    request is the same, else ``IdempotencyConflict``.
+    request is the same, else ``IdempotencyConflict``. ``schedule``: the schedule
+    whose occurrence this is.
     """
     key = data.get("idempotency_key")
     if key:
@@ -124,6 +133,7 @@ def notification_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tup
         if original is not None:
             return original, False
     notification = _new_notification(owner=owner, data=data, now=timezone.now())
+    notification.schedule = schedule
     connection = connections[Notification.objects.db]
     try:
         # One INSERT is atomic on its own: in autocommit it needs no BEGIN/COMMIT (two of
