@@ -16,6 +16,8 @@ here, so callers write ``services.notification_cancel(...)``.
 - ``broadcasts``: a broadcast's create, cancel, and the sweep that resumes stalled expansions.
 - ``expanding``: a broadcast's expansion into notifications, a locked batch at a time
   (``broadcast_rows``: what a batch reads, in one query, and its rows, built cheaply).
+- ``digests``: a digest member at create, joining its window in one statement;
+  ``digest_closing``: a window's close into one notification, and the sweep of lost closes.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -55,6 +57,13 @@ from notifications.services.delivering import (
     retry_horizon,
     retry_window,
 )
+from notifications.services.digest_closing import (
+    DIGEST_CLOSE_GRACE,
+    DigestClosed,
+    digest_close,
+    digest_close_later,
+    digests_sweep,
+)
 from notifications.services.expanding import broadcast_expand
 from notifications.services.push_receipts import expo_receipts_collect
 from notifications.services.recipients import (
@@ -93,11 +102,13 @@ from notifications.services.topics import (
 
 __all__ = [
     "BACKLOG_PATIENCE",
+    "DIGEST_CLOSE_GRACE",
     "REQUEST_IDS_MAX",
     "TOPIC_MAX",
     "BatchResult",
     "DeliveryDeferred",
     "DeliveryResult",
+    "DigestClosed",
     "EraseResult",
     "Rendered",
     "broadcast_cancel",
@@ -106,6 +117,9 @@ __all__ = [
     "broadcast_fingerprint",
     "broadcasts_resume",
     "dead_push_token_record",
+    "digest_close",
+    "digest_close_later",
+    "digests_sweep",
     "expo_receipts_collect",
     "failed_requeue",
     "notification_bulk_create",
