@@ -44,6 +44,8 @@ ROW_NAMES = (
     "template render: CPU per notification",
     "broadcast: all rows written",
     "broadcast: first delivery",
+    "digest: join per member",
+    "digest: members created",
 )
 
 SKELETON = f"""# Benchmarks

@@ -43,6 +43,9 @@ class Sizes:
     fair_span_s: float = 10.0  # over how long B creates them
     fair_lead_s: float = 2.0  # each due this long after it is created
     broadcast_members: int = 100_000  # a topic's recipients, each with a console address
+    digest_members: int = 20_000  # members created, over all clients
+    digest_clients: int = 8  # threads creating them at once
+    digest_windows: int = 300  # open windows they join
 
 
 FULL = Sizes()
@@ -78,4 +81,7 @@ QUICK = Sizes(
     fair_count=10,
     fair_span_s=1.0,
     broadcast_members=2_000,
+    digest_members=400,
+    digest_clients=4,
+    digest_windows=60,
 )
