@@ -38,7 +38,9 @@ def _locked_topic(owner: AbstractBaseUser, key: str, *, create: bool) -> tuple[T
         return Topic.objects.select_for_update().get(owner=owner, key=key), False
 
 
-_INSERT_MEMBERS = "INSERT INTO {table} (topic_id, recipient_id) SELECT %s, unnest(%s::varchar[]) ON CONFLICT DO NOTHING"
+_INSERT_MEMBERS = (
+    "INSERT INTO {table} (topic_id, recipient_id) SELECT %s, unnest(%s::varchar[]) ON CONFLICT DO NOTHING"
+)
 
 
 def _insert(topic: Topic, recipient_ids: Iterable[str]) -> int:
