@@ -24,6 +24,7 @@ from bench.audience import fig_audience_cpu, fig_create_to
 from bench.broadcast import fig_broadcast
 from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
+from bench.digests import fig_digests
 from bench.fairness import fig_fairness
 from bench.harness import Bench
 from bench.ingest import fig_bulk, fig_create
@@ -55,6 +56,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "audience": fig_audience_cpu,
     "broadcast": fig_broadcast,
     "schedules": fig_schedules,
+    "digests": fig_digests,
 }
 
 

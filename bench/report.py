@@ -46,6 +46,8 @@ ROW_NAMES = (
     "broadcast: first delivery",
     "schedules: idle pass",
     "schedules: due occurrences made",
+    "digest: join per member",
+    "digest: members created",
 )
 
 SKELETON = f"""# Benchmarks

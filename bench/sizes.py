@@ -45,6 +45,9 @@ class Sizes:
     broadcast_members: int = 100_000  # a topic's recipients, each with a console address
     schedules: int = 100_000  # enabled schedules, none due
     schedules_due: int = 10_000  # of them made due at once
+    digest_members: int = 10_000  # members created, over all clients
+    digest_clients: int = 2  # processes creating them at once: one per core of the 2-core bench machine
+    digest_windows: int = 300  # open windows they join
 
 
 FULL = Sizes()
@@ -82,4 +85,7 @@ QUICK = Sizes(
     broadcast_members=2_000,
     schedules=2_000,
     schedules_due=500,
+    digest_members=400,
+    digest_clients=4,
+    digest_windows=60,
 )

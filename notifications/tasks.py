@@ -15,10 +15,12 @@ ten attempts must not wait hours for the database to come back. Celery's own
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from notifications import conf, services, task_names
 
@@ -158,3 +160,30 @@ def sweep_broadcasts() -> int:
 def run_schedules() -> int:
     """Every 5 seconds: due schedules' occurrences made once each (services.schedules_run)."""
     return services.schedules_run()
+
+
+# A close that arrives this early (the broker keeps whole seconds) waits out the rest here.
+DIGEST_EARLY_WAIT = 2.0
+
+
+@shared_task(name=task_names.DIGEST_CLOSE, bind=True, acks_late=True, autoretry_for=DATABASE_DOWN, max_retries=None)
+def digest_close(self: Task, window_id: str) -> int | None:
+    """Close a digest window at its end. Idempotent: a second close, or the sweep's, does nothing."""
+    if not _valid_uuid(window_id):
+        logger.error("digest_close: malformed message %r dropped", window_id)
+        return None
+    result = services.digest_close(window_id=window_id)
+    if not result.closed and result.closes_at is not None:
+        early = (result.closes_at - timezone.now()).total_seconds()
+        if early > DIGEST_EARLY_WAIT:
+            services.digest_close_later(window_id=window_id, closes_at=result.closes_at)
+            return None
+        time.sleep(max(early, 0))
+        result = services.digest_close(window_id=window_id)
+    return result.members
+
+
+@shared_task(name=task_names.SWEEP_DIGESTS, ignore_result=True)
+def sweep_digests() -> int:
+    """Digest windows whose close message was lost: closed a grace after their end."""
+    return services.digests_sweep()

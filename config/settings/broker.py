@@ -93,6 +93,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,
         "options": {"queue": "notify.maintenance", "expires": 5},
     },
+    # Digest windows a minute past their end (their close message was lost): closed now.
+    task_names.SWEEP_DIGESTS: {
+        "task": task_names.SWEEP_DIGESTS,
+        "schedule": 30.0,
+        "options": {"queue": "notify.maintenance", "expires": 30},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 DJANGO_CELERY_BEAT_TZ_AWARE = True

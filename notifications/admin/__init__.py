@@ -1,7 +1,7 @@
 """Operators' view, one module per concern: ``notifications`` (every notification, its attempts
 and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
 (templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``schedules`` (enable /
-disable), ``shared`` (the estimated count).
+disable), ``digests`` (digest windows, read-only), ``shared`` (the estimated count).
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -12,6 +12,7 @@ a ``LIKE '%…%'`` over every row), and the count of a long list is PostgreSQL's
 """
 
 from notifications.admin.broadcasts import BroadcastAdmin, TopicAdmin
+from notifications.admin.digests import DigestWindowAdmin
 from notifications.admin.notifications import (
     ChannelFilter,
     DeliveryAttemptInline,
@@ -31,6 +32,7 @@ __all__ = [
     "ChannelFilter",
     "DeliveryAttemptInline",
     "DeliveryStatusFilter",
+    "DigestWindowAdmin",
     "EstimatedCountPaginator",
     "NotificationAdmin",
     "ProviderEventInline",

@@ -29,6 +29,12 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     payload = PayloadField(read_only=True, allow_null=True)
     data = PayloadField(read_only=True, allow_null=True)
+    digest = serializers.ListField(
+        child=serializers.UUIDField(),
+        read_only=True,
+        allow_null=True,
+        help_text="On a digest (the one notification sent when a window closes): its members' ids, oldest first.",
+    )
 
     class Meta:
         model = Notification
@@ -39,6 +45,8 @@ class NotificationSerializer(serializers.ModelSerializer):
             "to",
             "category",
             "broadcast",
+            "digest_window",
+            "digest",
             "subject",
             "body",
             "payload",
@@ -160,6 +168,15 @@ class NotificationContentSerializer(serializers.Serializer):
             raise serializers.ValidationError({field: [message] for field in named})
 
 
+class DigestSerializer(serializers.Serializer):
+    """Where a notification joins a digest instead of being sent on its own."""
+
+    key = serializers.SlugField(max_length=64, help_text="Members with the same key, recipient and channel join.")
+    window = serializers.IntegerField(
+        min_value=10, max_value=86_400, help_text="Seconds from the first member to the digest's send."
+    )
+
+
 class NotificationCreateSerializer(NotificationContentSerializer):
     idempotency_key = serializers.CharField(max_length=255, required=False, allow_blank=False)
     to = serializers.CharField(
@@ -178,9 +195,17 @@ class NotificationCreateSerializer(NotificationContentSerializer):
     )
     data = PayloadField(required=False, help_text="The template's variables: a JSON object.")
     locale = LocaleField(required=False, help_text="BCP 47; picks the template's translation (pt-BR, then pt).")
+    digest = DigestSerializer(
+        required=False,
+        help_text=(
+            "Join the open digest of this key for the recipient and channel (or open one): sent as one "
+            "notification when the window ends, the template rendered with `items`, every member's data."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._check_addressee(attrs)
+        self._check_digest(attrs)
         if attrs.get("template"):
             return self._validate_templated(attrs)
         if "data" in attrs:
@@ -190,6 +215,16 @@ class NotificationCreateSerializer(NotificationContentSerializer):
         self._check_content_size(attrs)
         attrs.setdefault("max_attempts", conf.max_attempts())
         return attrs
+
+    def _check_digest(self, attrs: dict[str, Any]) -> None:
+        """A digest renders its first member's template with every member's data: one is needed,
+        and a member has no time of its own (its window's end sends it)."""
+        if "digest" not in attrs:
+            return
+        if not attrs.get("template"):
+            raise serializers.ValidationError({"digest": ["Needs a template: the digest renders it with `items`."]})
+        if attrs.get("send_at"):
+            raise serializers.ValidationError({"send_at": ["Not with digest: the window's end sends it."]})
 
     def _check_addressee(self, attrs: dict[str, Any]) -> None:
         """Exactly one of ``recipient`` (an address) and ``to`` (a profile's id)."""

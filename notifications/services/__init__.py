@@ -18,6 +18,8 @@ here, so callers write ``services.notification_cancel(...)``.
   (``broadcast_rows``: what a batch reads, in one query, and its rows, built cheaply).
 - ``schedules``: recurring notifications (create, change, delete) and the pass that makes
   each due occurrence once.
+- ``digests``: a digest member at create, joining its window in one statement;
+  ``digest_closing``: a window's close into one notification, and the sweep of lost closes.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -56,6 +58,13 @@ from notifications.services.delivering import (
     retry_countdown,
     retry_horizon,
     retry_window,
+)
+from notifications.services.digest_closing import (
+    DIGEST_CLOSE_GRACE,
+    DigestClosed,
+    digest_close,
+    digest_close_later,
+    digests_sweep,
 )
 from notifications.services.expanding import broadcast_expand
 from notifications.services.push_receipts import expo_receipts_collect
@@ -103,11 +112,13 @@ from notifications.services.topics import (
 
 __all__ = [
     "BACKLOG_PATIENCE",
+    "DIGEST_CLOSE_GRACE",
     "REQUEST_IDS_MAX",
     "TOPIC_MAX",
     "BatchResult",
     "DeliveryDeferred",
     "DeliveryResult",
+    "DigestClosed",
     "EraseResult",
     "PassResult",
     "Rendered",
@@ -117,6 +128,9 @@ __all__ = [
     "broadcast_fingerprint",
     "broadcasts_resume",
     "dead_push_token_record",
+    "digest_close",
+    "digest_close_later",
+    "digests_sweep",
     "expo_receipts_collect",
     "failed_requeue",
     "notification_bulk_create",

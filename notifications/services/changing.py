@@ -38,6 +38,9 @@ def notification_reschedule(*, notification: Notification, changes: dict[str, An
     fields: dict[str, Any] = {key: value for key, value in changes.items() if key in (*CONTENT_FIELDS, "send_at")}
     if "send_at" in fields:
         fields["send_at"] = max(fields["send_at"] or now, now)
+    if notification.digest_window_id:
+        # Its window's close sends it, as one item of the digest: it has no time or text of its own.
+        raise InvalidState("A digest member cannot be changed; cancel it and create another.")
     return _update_and_publish(
         notification,
         from_status=Status.SCHEDULED,

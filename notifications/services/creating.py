@@ -22,6 +22,7 @@ from django.utils import timezone
 from notifications import conf
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
 from notifications.models import FailureReason, Notification, Recipient, Schedule, Status
+from notifications.services.digests import digest_join, digest_member_check, digest_member_prepare
 from notifications.services.fastpaths import insert_many
 from notifications.services.profiles import (
     profile_and_template,
@@ -47,6 +48,8 @@ def request_fingerprint(data: dict[str, Any]) -> str:
         canonical.update({field: data.get(field) for field in TEMPLATE_FIELDS})
     if data.get("to") or data.get("category"):
         canonical.update({field: data.get(field) for field in PROFILE_FIELDS})
+    if data.get("digest"):
+        canonical["digest"] = data["digest"]
     if isinstance(canonical["send_at"], datetime):
         canonical["send_at"] = canonical["send_at"].isoformat()
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, default=str).encode()).hexdigest()
@@ -66,8 +69,11 @@ def _new_notification(
         else:
             profile = profiles.get(data["to"])
         data, allowed = resolved_at_create(data, profile)
-    data = rendered_content(owner=owner, item=data, context=template_context(profile), template=template)
-    send_at = max(data.get("send_at") or now, now)
+    if data.get("digest"):  # rendered with every member's data when its window closes
+        digest_member_check(owner=owner, data=data, template=template)
+    else:
+        data = rendered_content(owner=owner, item=data, context=template_context(profile), template=template)
+    send_at = now if data.get("digest") else max(data.get("send_at") or now, now)
     notification = Notification(
         owner=owner,
         channel=data["channel"],
@@ -91,10 +97,9 @@ def _new_notification(
         category=data.get("category") or "",
     )
     if not allowed:
-        notification.status = Status.SUPPRESSED
-        notification.failure_reason = FailureReason.OPTED_OUT
-        notification.last_error = "the recipient's preferences turn this channel or category off"
-        notification.next_attempt_at = None
+        _suppress(notification)
+    elif data.get("digest"):
+        digest_member_prepare(notification)
     return notification
 
 
@@ -104,8 +109,20 @@ def notification_build(*, owner: AbstractBaseUser, data: dict[str, Any], now: da
     return _new_notification(owner=owner, data=data, now=now)
 
 
+def _suppress(notification: Notification) -> None:
+    notification.status = Status.SUPPRESSED
+    notification.failure_reason = FailureReason.OPTED_OUT
+    notification.last_error = "the recipient's preferences turn this channel or category off"
+    notification.next_attempt_at = None
+
+
+def _joins_digest(notification: Notification, data: dict[str, Any]) -> bool:
+    return bool(data.get("digest")) and notification.status == Status.SCHEDULED
+
+
 def _publishable(notifications: list[Notification]) -> list[Notification]:
-    return [n for n in notifications if n.status == Status.SCHEDULED]
+    # A digest member waits for its window's close, which sends the digest in its place.
+    return [n for n in notifications if n.status == Status.SCHEDULED and n.next_attempt_at is not None]
 
 
 def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
@@ -132,14 +149,19 @@ def notification_create(
         original = _replay(owner=owner, key=key, fingerprint=request_fingerprint(data))
         if original is not None:
             return original, False
-    notification = _new_notification(owner=owner, data=data, now=timezone.now())
+    now = timezone.now()
+    notification = _new_notification(owner=owner, data=data, now=now)
     notification.schedule = schedule
     connection = connections[Notification.objects.db]
+    member = _joins_digest(notification, data)
     try:
         # One INSERT is atomic on its own: in autocommit it needs no BEGIN/COMMIT (two of
         # a create's four round trips). Inside a caller's transaction, a savepoint keeps
-        # that transaction usable if the key's constraint fails.
-        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        # that transaction usable if the key's constraint fails. A digest member joins its
+        # window in the insert's transaction, which holds the window's row until it commits.
+        with transaction.atomic() if connection.in_atomic_block or member else contextlib.nullcontext():
+            if member:
+                digest_join(notification=notification, digest=data["digest"], now=now)
             notification.save(force_insert=True)
             publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
     except IntegrityError:
@@ -164,6 +186,7 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
     existing = {n.idempotency_key: n for n in Notification.objects.filter(owner=owner, idempotency_key__in=keys)}
     results: list[Notification] = []
     new: list[Notification] = []
+    members: list[tuple[Notification, dict[str, Any]]] = []
     batch_token = uuid.uuid4()  # shared: the rows travel together in deliver_batch messages
     profiles = profiles_by_id(owner=owner, ids=[item.get("to") or "" for item in items])
     for index, item in enumerate(items):
@@ -178,12 +201,23 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
         except ContentInvalid as exc:
             raise ContentInvalid({"notifications": {str(index): exc.errors}}) from exc
         notification.dispatch_token = batch_token
+        if _joins_digest(notification, item):
+            members.append((notification, item["digest"]))
         new.append(notification)
         results.append(notification)
     try:
         with transaction.atomic():
+            _join_digests(members, now)
             insert_many(new)
             publish_on_commit([dispatch_of(n) for n in _publishable(new)])
     except IntegrityError as exc:
         raise IdempotencyConflict("An idempotency key in this request was used concurrently; retry it.") from exc
     return results
+
+
+def _join_digests(members: list[tuple[Notification, dict[str, Any]]], now: datetime) -> None:
+    """Join each member's window, always in the same order of windows, so two bulk requests
+    joining the same windows wait for each other instead of deadlocking."""
+    members = sorted(members, key=lambda pair: (pair[0].to or pair[0].recipient, pair[0].channel, pair[1]["key"]))
+    for notification, digest in members:
+        digest_join(notification=notification, digest=digest, now=now)
