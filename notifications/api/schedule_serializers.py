@@ -26,6 +26,9 @@ class ScheduleNotificationSerializer(NotificationCreateSerializer):
         if named:
             message = "Set by the schedule at each occurrence: leave it out."
             raise serializers.ValidationError({field: [message] for field in named})
+        if isinstance(data, dict) and "digest" in data:
+            # The pass writes occurrences in batches, without a digest's window join.
+            raise serializers.ValidationError({"digest": ["A schedule's notifications cannot join a digest."]})
         return super().to_internal_value(data)
 
 

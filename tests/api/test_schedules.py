@@ -89,6 +89,16 @@ def test_send_at_and_idempotency_key_are_refused_by_name(alice):
     assert not Schedule.objects.exists()
 
 
+def test_a_digest_in_the_body_is_refused_by_name(alice):
+    alice.put("/api/v1/templates/t/", {"body": "{{ items|length }}"}, format="json")
+    notification = {**BODY, "template": "t", "digest": {"key": "k", "window": 60}}
+    notification.pop("body", None)
+    response = alice.post(URL, schedule(notification=notification), format="json")
+    assert response.status_code == 400
+    assert "digest" in response.json()["notification"]
+    assert not Schedule.objects.exists()
+
+
 def test_a_body_that_is_not_json_is_415(alice):
     assert alice.post(URL, "cron=x", content_type="text/plain").status_code == 415
 
