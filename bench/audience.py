@@ -47,47 +47,55 @@ def _profile_and_template(b: Bench, usernames: list[str]) -> None:
         )
 
 
-def fig_create_to(b: Bench) -> list[Row]:
-    st, s = b.stack, b.sizes
-    st.start_web()
-    usernames = [f"bench-create-to-{i}" for i in range(s.create_clients)]
+CONCURRENCY = 4
+
+
+def _create_requests(b: Bench) -> tuple[list[bytes], list[bytes]]:
+    """Plain creates and creates to the profile with the template, one per client in turn."""
+    usernames = [f"bench-create-to-{i}" for i in range(b.sizes.create_clients)]
     tokens = [b.token(name) for name in usernames]
     _profile_and_template(b, usernames)
     day = iso(time.time() + 86400)
     plain = {"channel": "console", "recipient": "bench-user", "body": "hello", "send_at": day}
     to = {"channel": "console", "to": "bench-user", "template": "bench-order", "data": DATA, "send_at": day}
     to["category"] = "billing"
-    plain_requests = [b.request("POST", API, plain, t) for t in tokens]
-    to_requests = [b.request("POST", API, to, t) for t in tokens]
-    concurrency = 4
-    b.load(plain_requests + to_requests, concurrency=2, duration=s.create_warmup_s * 2)  # warm both workers
+    return [b.request("POST", API, plain, t) for t in tokens], [b.request("POST", API, to, t) for t in tokens]
 
-    def once(run: int) -> tuple[float, float, str]:
-        results = {}
-        for name, requests in (("plain", plain_requests), ("to", to_requests)):
-            r, cores = b.load(
-                requests, concurrency=concurrency, duration=s.create_sustain_s, warmup=s.create_warmup_s, meter=("web",)
-            )
-            require_ok(r, f"creates ({name})")
-            results[name] = (r, cores)
-        (p, pcores), (t, tcores) = results["plain"], results["to"]
-        line = (
-            f"- run {run + 1}: with to + template {t['rps']:,.0f} req/s (p99 {t['latency']['p99']:.1f} ms, "
-            f"statuses {t['statuses']}), plain {p['rps']:,.0f} req/s (p99 {p['latency']['p99']:.1f} ms); "
-            f"{t['rps'] / p['rps']:.2f}×. Per request: with to + template "
-            f"{cpu_per_unit(tcores, t['elapsed'], t['ok'], ('web', 'postgres'))}; plain "
-            f"{cpu_per_unit(pcores, p['elapsed'], p['ok'], ('web', 'postgres'))}."
+
+def _create_to_once(b: Bench, run: int, plain: list[bytes], to: list[bytes]) -> tuple[float, float, str]:
+    """One run: the plain creates, then those to the profile; (to req/s, plain req/s, note line)."""
+    s = b.sizes
+    results = {}
+    for name, requests in (("plain", plain), ("to", to)):
+        r, cores = b.load(
+            requests, concurrency=CONCURRENCY, duration=s.create_sustain_s, warmup=s.create_warmup_s, meter=("web",)
         )
-        b.log(f"create with to run {run + 1}: {t['rps']:.0f} vs plain {p['rps']:.0f} req/s")
-        return t["rps"], p["rps"], line
+        require_ok(r, f"creates ({name})")
+        results[name] = (r, cores)
+    (p, pcores), (t, tcores) = results["plain"], results["to"]
+    line = (
+        f"- run {run + 1}: with to + template {t['rps']:,.0f} req/s (p99 {t['latency']['p99']:.1f} ms, "
+        f"statuses {t['statuses']}), plain {p['rps']:,.0f} req/s (p99 {p['latency']['p99']:.1f} ms); "
+        f"{t['rps'] / p['rps']:.2f}×. Per request: with to + template "
+        f"{cpu_per_unit(tcores, t['elapsed'], t['ok'], ('web', 'postgres'))}; plain "
+        f"{cpu_per_unit(pcores, p['elapsed'], p['ok'], ('web', 'postgres'))}."
+    )
+    b.log(f"create with to run {run + 1}: {t['rps']:.0f} vs plain {p['rps']:.0f} req/s")
+    return t["rps"], p["rps"], line
 
-    values, floors, lines = b.repeat("create with to", once)
+
+def fig_create_to(b: Bench) -> list[Row]:
+    s = b.sizes
+    b.stack.start_web()
+    plain, to = _create_requests(b)
+    b.load(plain + to, concurrency=2, duration=s.create_warmup_s * 2)  # warm both workers
+    values, floors, lines = b.repeat("create with to", lambda run: _create_to_once(b, run, plain, to))
     b.note(
         "create to a recipient with a template",
         f"POST {API} with `to` (a profile with preferences, in Europe/Paris, locale fr), `category` and "
         "`template` (subject, body and html with a loop, a filter and a condition, its French translation "
         "picked by the profile's locale), against the plain console create of the single-create figure, "
-        f"each for {s.create_sustain_s:g} s at concurrency {concurrency}, one after the other in each run, "
+        f"each for {s.create_sustain_s:g} s at concurrency {CONCURRENCY}, one after the other in each run, "
         f"{s.create_clients} clients in turn:",
         *lines,
     )
@@ -114,15 +122,11 @@ def _cpu_per_call(call: Any, calls: int = CALLS) -> float:
     return (time.process_time() - started) * 1000 / calls
 
 
-def fig_audience_cpu(b: Bench) -> list[Row]:
-    """In this process, no server involved: what the rules cost, as the create and the send run them."""
-    b.django()
-    from datetime import UTC, datetime
+def _profile() -> Any:
+    """A profile as the rules read it: an email address, preferences, quiet hours in Paris."""
     from types import SimpleNamespace
 
-    from notifications import audience, rendering
-
-    profile = SimpleNamespace(
+    return SimpleNamespace(
         external_id="bench-user",
         email="ada@example.com",
         phone="+14155550100",
@@ -135,6 +139,16 @@ def fig_audience_cpu(b: Bench) -> list[Row]:
         preferences=PREFERENCES,
         quiet_hours=QUIET_HOURS,
     )
+
+
+def fig_audience_cpu(b: Bench) -> list[Row]:
+    """In this process, no server involved: what the rules cost, as the create and the send run them."""
+    b.django()
+    from datetime import UTC, datetime
+
+    from notifications import audience, rendering
+
+    profile = _profile()
     now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
     def check() -> None:
