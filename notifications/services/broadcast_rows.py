@@ -15,6 +15,7 @@ import bisect
 import json
 import uuid
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from django.db import connection
@@ -22,20 +23,6 @@ from django.db import connection
 from notifications.dispatch import Dispatch
 from notifications.models import Broadcast, Notification, Recipient, TopicMember
 
-# The profile as the audience rules read it (``audience.Profile``), in the query's column order.
-PROFILE_FIELDS = (
-    "external_id",
-    "email",
-    "phone",
-    "telegram_chat_id",
-    "slack_id",
-    "webhook_url",
-    "push_tokens",
-    "timezone",
-    "locale",
-    "preferences",
-    "quiet_hours",
-)
 _JSON_FIELDS = ("push_tokens", "preferences", "quiet_hours")
 
 
@@ -55,6 +42,9 @@ class Profile:
     preferences: dict[str, Any]
     quiet_hours: dict[str, str] | None
 
+
+# The profile's fields, in the query's column order.
+PROFILE_FIELDS = tuple(field.name for field in dataclass_fields(Profile))
 
 # Most profiles hold no push token, no preference and no quiet hours: no parse for those.
 _EMPTY_JSON = {"[]": list, "{}": dict, "null": lambda: None}

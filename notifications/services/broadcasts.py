@@ -23,8 +23,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from notifications.exceptions import ContentInvalid, IdempotencyConflict
+from notifications.exceptions import ContentInvalid
 from notifications.models import LIVE_STATUSES, Broadcast, BroadcastStatus, Notification, Status, Template, Topic
+from notifications.services.creating import idempotent_original
 from notifications.task_names import BROADCAST_EXPAND
 
 logger = logging.getLogger(__name__)
@@ -77,15 +78,6 @@ def publish_expansions(broadcast_ids: Iterable[uuid.UUID | str]) -> None:
         logger.exception("broker unavailable: expansion left to the broadcast sweep")
 
 
-def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Broadcast | None:
-    original = Broadcast.objects.filter(owner=owner, idempotency_key=key).first()
-    if original is None:
-        return None
-    if original.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(f"Idempotency key {key!r} was already used with a different request.")
-    return original
-
-
 def _check_references(owner: AbstractBaseUser, data: dict[str, Any]) -> None:
     """The topic and the template a broadcast names must exist now (each a 400 otherwise)."""
     errors: dict[str, list[str]] = {}
@@ -112,7 +104,7 @@ def broadcast_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tuple[
     """
     fingerprint = broadcast_fingerprint(data)
     key = data.get("idempotency_key") or None
-    if key and (original := _replay(owner=owner, key=key, fingerprint=fingerprint)) is not None:
+    if key and (original := idempotent_original(Broadcast, owner=owner, key=key, fingerprint=fingerprint)) is not None:
         return original, False
     _check_references(owner, data)
     to = data.get("to")
@@ -130,7 +122,7 @@ def broadcast_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> tuple[
             broadcast.save(force_insert=True)
             transaction.on_commit(lambda: publish_expansions([broadcast.id]))
     except IntegrityError:
-        original = _replay(owner=owner, key=key, fingerprint=fingerprint) if key else None
+        original = idempotent_original(Broadcast, owner=owner, key=key, fingerprint=fingerprint) if key else None
         if original is None:
             raise
         return original, False

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from notifications import conf
@@ -125,8 +126,10 @@ def _publishable(notifications: list[Notification]) -> list[Notification]:
     return [n for n in notifications if n.status == Status.SCHEDULED and n.next_attempt_at is not None]
 
 
-def _replay(*, owner: AbstractBaseUser, key: str, fingerprint: str) -> Notification | None:
-    original = Notification.objects.filter(owner=owner, idempotency_key=key).first()
+def idempotent_original(model: type[Model], *, owner: AbstractBaseUser, key: str, fingerprint: str) -> Model | None:
+    """The row of ``model`` (a notification, a broadcast) this owner made under ``key`` for the
+    same request, ``None`` if none; ``IdempotencyConflict`` if the key came with another request."""
+    original = model.objects.filter(owner=owner, idempotency_key=key).first()
     if original is None:
         return None
     if original.request_fingerprint != fingerprint:
@@ -146,7 +149,7 @@ def notification_create(
     """
     key = data.get("idempotency_key")
     if key:
-        original = _replay(owner=owner, key=key, fingerprint=request_fingerprint(data))
+        original = idempotent_original(Notification, owner=owner, key=key, fingerprint=request_fingerprint(data))
         if original is not None:
             return original, False
     now = timezone.now()
@@ -166,7 +169,11 @@ def notification_create(
             publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
     except IntegrityError:
         # A concurrent request with the same key won the insert.
-        original = _replay(owner=owner, key=key, fingerprint=notification.request_fingerprint) if key else None
+        original = (
+            idempotent_original(Notification, owner=owner, key=key, fingerprint=notification.request_fingerprint)
+            if key
+            else None
+        )
         if original is None:
             raise
         return original, False
