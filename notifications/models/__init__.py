@@ -1,7 +1,7 @@
 """The app's models, by concern: ``notifications`` (a notification, its attempts and the
 provider's reports, a client's signing secret, dead push tokens), ``recipients`` (templates and
 recipient profiles), ``broadcasts`` (broadcasts and topics), ``recurring`` (schedules and digest
-windows). Everything is importable from here, as when this was one module.
+windows), ``endpoints`` (where a client hears of events). Everything is importable from here, as when this was one module.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ def default_locale() -> str:
 
 
 from notifications.models.broadcasts import Broadcast, BroadcastStatus, Topic, TopicMember  # noqa: E402
+from notifications.models.endpoints import Endpoint, EventType  # noqa: E402
 from notifications.models.notifications import (  # noqa: E402
     LIVE_STATUSES,
     RECIPIENT_PREFIX,
@@ -47,6 +48,8 @@ __all__ = [
     "DeliveryStatus",
     "DigestStatus",
     "DigestWindow",
+    "Endpoint",
+    "EventType",
     "FailureReason",
     "Notification",
     "Outcome",

@@ -134,6 +134,16 @@ class Notification(models.Model):
     # The digest itself (the one notification sent when a window closes): its members' ids.
     digest = models.JSONField(null=True, blank=True)
 
+    # An event delivery (the outbox): the endpoint it goes to and its type, e.g.
+    # "notification.sent". Such a row is a webhook like any other, but raises no events and is
+    # not in the client's list. Deleting the endpoint deletes its deliveries.
+    endpoint = models.ForeignKey(
+        "Endpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    event_type = models.CharField(max_length=32, blank=True, default="")
+    # The X-Request-ID of the request that made it: worker log lines and traces carry it.
+    trace_id = models.CharField(max_length=64, blank=True, default="")
+
     # A message carries the token it was published with; reschedule and manual
     # retry change it, so messages published before are ignored by the claim.
     dispatch_token = models.UUIDField(default=uuid.uuid4)
@@ -244,6 +254,12 @@ class Notification(models.Model):
                 fields=("schedule", "-created_at", "-id"),
                 condition=Q(schedule__isnull=False),
                 name="notification_schedule_created",
+            ),
+            # An endpoint's event deliveries: its recover (failed since a time) and its disable check.
+            models.Index(
+                fields=("endpoint", "status", "updated_at"),
+                condition=Q(endpoint__isnull=False),
+                name="notification_endpoint_status",
             ),
             # A window's members, read when it closes (and when a member is cancelled).
             models.Index(
