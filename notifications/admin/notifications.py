@@ -17,7 +17,7 @@ from django.urls import reverse
 
 import notifier
 from notifications import selectors, services
-from notifications.admin.shared import EstimatedCountPaginator
+from notifications.admin.shared import EstimatedCountPaginator, ServiceWrittenAdmin
 from notifications.exceptions import InvalidState
 from notifications.models import (
     RECIPIENT_PREFIX,
@@ -116,7 +116,7 @@ def matching(term: str) -> Q:
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
     list_display = (
         "id",
         "owner",
@@ -144,19 +144,6 @@ class NotificationAdmin(admin.ModelAdmin):
     ) -> tuple[QuerySet[Notification], bool]:
         term = search_term.strip()
         return (queryset.filter(matching(term)) if term else queryset), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Rows change only through services (the actions), never by a saved form: a save would
-        # write every field back and could undo a worker's concurrent update. So the change page
-        # is a view page ("View notification", a Close button, no Save that would answer 403).
-        return False
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Who may run the actions: holders of the model's change permission (view-only staff may not)."""
-        return super().has_change_permission(request)
 
     @admin.action(description="Cancel selected (scheduled or retrying)", permissions=["operate"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
