@@ -87,7 +87,7 @@ def _hour_labels(hours: list[datetime]) -> list[tuple[float, str]]:
     for index, hour in enumerate(hours):
         if index % 6 == 0:
             x, width = _slot(hours, index)
-            labels.append((x + width / 2, timezone.localtime(hour).strftime("%H:00")))
+            labels.append((round(x + width / 2, 1), timezone.localtime(hour).strftime("%H:00")))
     return labels
 
 

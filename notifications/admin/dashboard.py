@@ -55,7 +55,7 @@ def lateness_chart(data: dashboard.Dashboard) -> Chart:
         Series("p50", P50, {row.hour: row.p50 for row in data.lateness_by_hour}),
         Series("p99", P99, {row.hour: row.p99 for row in data.lateness_by_hour}),
     ]
-    return lines(title="Lateness per hour (sent - due)", unit="s", hours=data.hours, series=series)
+    return lines(title="Lateness per hour: sent time minus due time", unit="s", hours=data.hours, series=series)
 
 
 def breaker_rows(breakers: dict[str, float] | None) -> list[tuple[str, float]] | None:

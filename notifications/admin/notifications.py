@@ -1,5 +1,6 @@
-"""Notifications: every row, its attempts and provider reports, and the cancel / retry-now /
-delete actions (through the same services as the API); and each client's signing secret."""
+"""Notifications: every row, its attempts and provider reports, the cancel / retry-now / delete
+actions and a row's own Cancel / Retry now buttons (through the same services as the API), the
+dashboard's URL; and each client's signing secret."""
 
 from __future__ import annotations
 
@@ -187,7 +188,11 @@ class NotificationAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
         return [
             path("dashboard/", view(partial(dashboard_view, self)), name="notifications_dashboard"),
             *(
-                path(f"<path:object_id>/{name}/", view(partial(self.row_action_view, name=name)), name=f"{name}_row")
+                path(
+                    f"<path:object_id>/{name}/",
+                    view(partial(self.row_action_view, name=name)),
+                    name=f"notifications_notification_{name}",
+                )
                 for name in ROW_ACTIONS
             ),
             *super().get_urls(),
@@ -197,7 +202,7 @@ class NotificationAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
         # The buttons that apply to this row now, for this user (the change_form template draws them).
         allowed = obj is not None and self.has_operate_permission(request)
         context["row_actions"] = [
-            (name, reverse(f"admin:{name}_row", args=[obj.pk]))
+            (name, reverse(f"admin:notifications_notification_{name}", args=[obj.pk]))
             for name, (statuses, _, _) in ROW_ACTIONS.items()
             if allowed and obj.status in statuses
         ]
