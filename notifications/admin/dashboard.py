@@ -58,6 +58,15 @@ def lateness_chart(data: dashboard.Dashboard) -> Chart:
     return lines(title="Lateness per hour: sent time minus due time", unit="s", hours=data.hours, series=series)
 
 
+def duration(seconds: float) -> str:
+    """``90.6 s``; past two minutes with its hours and minutes too: ``7,260.0 s (2 h 1 min)``."""
+    text = f"{seconds:,.1f} s"
+    if seconds < 120:
+        return text
+    hours, minutes = divmod(int(seconds) // 60, 60)
+    return f"{text} ({hours} h {minutes} min)" if hours else f"{text} ({minutes} min)"
+
+
 def breaker_rows(breakers: dict[str, float] | None) -> list[tuple[str, float]] | None:
     return None if breakers is None else sorted(breakers.items())
 
@@ -76,6 +85,7 @@ def dashboard_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> Templ
         "panels": channel_panels(data),
         "lateness_chart": lateness_chart(data),
         "breakers": breaker_rows(data.breakers),
-        "backlog_cap": dashboard.BACKLOG_CAP,
+        "backlog_cap": f"{dashboard.BACKLOG_CAP:,}",
+        "oldest_due": duration(data.backlog.oldest_due_seconds),
     }
     return TemplateResponse(request, "admin/notifications/dashboard.html", context)

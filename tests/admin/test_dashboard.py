@@ -4,6 +4,7 @@ that each of its reads is bounded by an index."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -124,6 +125,12 @@ def test_an_open_breaker_is_listed_with_the_time_to_its_probe(admin_client, sett
     rows = {name: probe for name, probe in table(html(admin_client.get(DASHBOARD)), "breakers")[1:]}
 
     assert rows[breaker] in ("29 s", "30 s")  # NOTIFY_BREAKER_COOLDOWN: 30 s
+
+
+def test_a_long_wait_is_also_shown_in_hours_and_minutes(admin_client, make_notification):
+    make_notification(age=timedelta(hours=2, minutes=1, seconds=30))
+
+    assert re.fullmatch(r"7,29\d\.\d s \(2 h 1 min\)", figure(html(admin_client.get(DASHBOARD)), "backlog-oldest"))
 
 
 def test_with_redis_down_the_breakers_are_unknown_and_the_page_renders(admin_client, known_rows, redis_down):
