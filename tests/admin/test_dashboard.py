@@ -118,7 +118,7 @@ def test_each_chart_is_drawn_as_inline_svg(admin_client, known_rows, hour):
 
 def test_an_open_breaker_is_listed_with_the_time_to_its_probe(admin_client, settings):
     settings.NOTIFY_BREAKER_MIN_CALLS = 2
-    breaker = f"provider:dash{uuid.uuid4().hex[:8]}"
+    breaker = f"host:dash{uuid.uuid4().hex[:8]}.example:8443"  # a webhook host's, port and all
     for _ in range(2):
         gates.record_outcome(breaker, failed=True)
 
