@@ -4,14 +4,17 @@ closes. Opened by creates and closed by their close message or the sweep, never 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
-from notifications.admin.shared import EstimatedCountPaginator
+from notifications.admin.shared import EstimatedCountPaginator, ServiceWrittenAdmin
 from notifications.models import DigestWindow
 
 
 @admin.register(DigestWindow)
-class DigestWindowAdmin(admin.ModelAdmin):
+class DigestWindowAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
+    # Its members join under the window's row lock and its close is one conditional UPDATE.
+    # Deleting an open window would leave its members waiting for a close that never comes.
+    deletable = False
+
     list_display = ("key", "owner", "channel", "addressee", "members", "closes_at", "status")
     list_filter = ("status",)
     list_select_related = ("owner",)
@@ -34,14 +37,3 @@ class DigestWindowAdmin(admin.ModelAdmin):
     readonly_fields = fields
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Its members join under the window's row lock and its close is one conditional UPDATE.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Deleting an open window would leave its members waiting for a close that never comes.
-        return False

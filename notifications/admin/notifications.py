@@ -1,30 +1,39 @@
-"""Notifications: every row, its attempts and provider reports, and the cancel / retry-now /
-delete actions (through the same services as the API); and each client's signing secret."""
+"""Notifications: every row, its attempts and provider reports, the cancel / retry-now / delete
+actions and a row's own Cancel / Retry now buttons (through the same services as the API), the
+dashboard's URL; and each client's signing secret."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterable
+from functools import partial
 
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.lookups import StartsWith
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 import notifier
 from notifications import selectors, services
-from notifications.admin.shared import EstimatedCountPaginator
+from notifications.admin import display
+from notifications.admin.dashboard import dashboard_view
+from notifications.admin.shared import EstimatedCountPaginator, ServiceWrittenAdmin
 from notifications.exceptions import InvalidState
 from notifications.models import (
+    LIVE_STATUSES,
     RECIPIENT_PREFIX,
     DeliveryAttempt,
     DeliveryStatus,
     Notification,
     ProviderEvent,
+    Status,
     WebhookSecret,
 )
 
@@ -115,18 +124,29 @@ def matching(term: str) -> Q:
     return match
 
 
+# What the claim and the API's idempotency keep on a row: rarely read, so folded away on its page.
+INTERNALS = ("dispatch_token", "request_fingerprint", "lease_expires_at", "last_enqueued_at")
+# A notification page's buttons: (the row's statuses it applies to, its service, what it did).
+ROW_ACTIONS = {
+    "cancel": (LIVE_STATUSES, services.notification_cancel, "cancelled"),
+    "retry": ((Status.FAILED,), services.notification_retry, "scheduled for a retry now"),
+}
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
+    # Fits a laptop's screen: long values are cut, the whole of each in its tooltip.
     list_display = (
-        "id",
+        "short_id",
         "owner",
         "channel",
-        "recipient",
-        "status",
+        "recipient_cut",
+        "status_badge",
         "priority",
-        "send_at",
+        "send_at_seconds",
         "attempts",
         "failure_reason",
+        "last_error_cut",
     )
     list_filter = ("status", ChannelFilter, "priority", "failure_reason", ProviderFilter, DeliveryStatusFilter)
     # What ``get_search_results`` matches, in Django's notation (= exact, ^ start); it shows the search box.
@@ -136,27 +156,82 @@ class NotificationAdmin(admin.ModelAdmin):
     inlines = (DeliveryAttemptInline, ProviderEventInline)
     actions = ("cancel", "retry_now", "delete_selected")
     readonly_fields = tuple(field.name for field in Notification._meta.fields)
+    fieldsets = (
+        (None, {"fields": tuple(name for name in readonly_fields if name not in INTERNALS)}),
+        ("Internals", {"fields": INTERNALS, "classes": ("collapse",)}),
+    )
     show_full_result_count = False  # COUNT(*) over millions of rows on every page is not worth it
     paginator = EstimatedCountPaginator
+
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj: Notification) -> str:
+        return display.short_id(obj.pk)
+
+    @admin.display(description="recipient", ordering="recipient")
+    def recipient_cut(self, obj: Notification) -> str | None:
+        return display.cut(obj.recipient, 40)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Notification) -> str:
+        return display.status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="send at", ordering="send_at")
+    def send_at_seconds(self, obj: Notification) -> str | None:
+        return display.to_the_second(obj.send_at)
+
+    @admin.display(description="last error")
+    def last_error_cut(self, obj: Notification) -> str | None:
+        return display.cut(obj.last_error, 60)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("dashboard/", view(partial(dashboard_view, self)), name="notifications_dashboard"),
+            *(
+                path(
+                    f"<path:object_id>/{name}/",
+                    view(partial(self.row_action_view, name=name)),
+                    name=f"notifications_notification_{name}",
+                )
+                for name in ROW_ACTIONS
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, obj=None, **kwargs) -> HttpResponse:
+        # The buttons that apply to this row now, for this user (the change_form template draws them).
+        allowed = obj is not None and self.has_operate_permission(request)
+        context["row_actions"] = [
+            (name, reverse(f"admin:notifications_notification_{name}", args=[obj.pk]))
+            for name, (statuses, _, _) in ROW_ACTIONS.items()
+            if allowed and obj.status in statuses
+        ]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    @method_decorator(require_POST)
+    def row_action_view(self, request: HttpRequest, object_id: str, *, name: str) -> HttpResponseRedirect:
+        """A button on a notification's page: its service on this row, then back to the page with
+        what happened. A row that moved on meanwhile is refused by the service and not changed."""
+        notification = self.get_object(request, object_id)
+        if notification is None:
+            raise Http404
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        _, service, done = ROW_ACTIONS[name]
+        try:
+            service(notification=notification)
+        except InvalidState as exc:
+            self.message_user(request, f"Not {done}: {exc}", messages.ERROR)
+        else:
+            self.log_change(request, notification, f"{name.capitalize()} from its page.")
+            self.message_user(request, f"The notification was {done}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:notifications_notification_change", args=[notification.pk]))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
     ) -> tuple[QuerySet[Notification], bool]:
         term = search_term.strip()
         return (queryset.filter(matching(term)) if term else queryset), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Rows change only through services (the actions), never by a saved form: a save would
-        # write every field back and could undo a worker's concurrent update. So the change page
-        # is a view page ("View notification", a Close button, no Save that would answer 403).
-        return False
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Who may run the actions: holders of the model's change permission (view-only staff may not)."""
-        return super().has_change_permission(request)
 
     @admin.action(description="Cancel selected (scheduled or retrying)", permissions=["operate"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:

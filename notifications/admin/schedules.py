@@ -9,11 +9,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from notifications import services
+from notifications.admin.shared import ServiceWrittenAdmin
 from notifications.models import Schedule
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
+    # Changed by the API, the pass and the actions, each computing next_run_at; never a form.
     list_display = (
         "id",
         "owner",
@@ -46,17 +48,6 @@ class ScheduleAdmin(admin.ModelAdmin):
         "updated_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Changed by the API, the pass and the actions, each computing next_run_at; never a form.
-        return False
-
-    def has_operate_permission(self, request: HttpRequest) -> bool:
-        """Who may enable or disable: holders of the model's change permission."""
-        return super().has_change_permission(request)
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[Schedule], enabled: bool) -> None:
         changed = 0

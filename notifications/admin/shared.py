@@ -1,4 +1,5 @@
-"""What every admin page over a large table shares: a count that stops counting."""
+"""What the admin pages share: a count that stops counting (for large tables), and the
+permissions of the models only the service writes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import cached_property
 
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import HttpRequest
 
 
 class EstimatedCountPaginator(Paginator):
@@ -30,3 +32,30 @@ class EstimatedCountPaginator(Paginator):
             return self.object_list.count()
         plan = json.loads(self.object_list.order_by().values("pk").explain(format="json"))
         return max(int(plan[0]["Plan"]["Plan Rows"]), counted)
+
+
+class ServiceWrittenAdmin:
+    """For the models only the service writes: view-only pages (no add, no change form), an
+    "operate" permission for the actions that go through the services, and ``deletable``.
+
+    A saved form would write every field back and could undo a worker's concurrent update, and
+    each of these rows changes under a rule (a conditional UPDATE, a lock) that only its service
+    keeps. So staff read them here and change them through actions. Operate is the model's change
+    permission: view-only staff see the rows, not the actions. Put it before ``ModelAdmin``.
+    """
+
+    # Whether Django's delete (with the model's delete permission) may remove a row.
+    deletable = True
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.deletable and super().has_delete_permission(request, obj)
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Who may run the actions: holders of the model's change permission."""
+        return super().has_change_permission(request)
