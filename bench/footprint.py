@@ -162,7 +162,8 @@ def fig_footprint(b: Bench) -> list[Row]:
         "web (gunicorn), worker, beat and flower started with the Procfile's commands on the real PostgreSQL, "
         "RabbitMQ and Redis; memory is PSS summed over all their processes (MB; by process: web, worker, beat, "
         "flower), idle after 20 deliveries and at its peak (sampled every 0.5 s) while webhooks to the local sink "
-        f"are created one POST at a time at a steady rate and delivered. Budget: the small profile "
+        f"are created one POST at a time on one connection, at most {b.sizes.footprint_rate:g}/s (the rate reached "
+        "is in each line), and delivered. Budget: the small profile "
         f"(deploy/small.env.example) under load ≤ {BUDGET_MB} MB. PostgreSQL, RabbitMQ and Redis are not counted.",
         *lines,
         flower_projection(median(per_task), int(small_profile().get("FLOWER_MAX_TASKS", FLOWER_DEFAULT_MAX_TASKS))),
