@@ -104,6 +104,15 @@ def test_web_probes_liveness_on_healthz_and_readiness_on_readyz_with_an_allowed_
         assert headers["Host"] in allowed, f"{probe}: Django answers 400 to a Host outside ALLOWED_HOSTS"
 
 
+def test_web_answers_prometheus_at_the_pods_own_address():
+    """Prometheus sends the pod's address as Host; Django refuses a Host outside ALLOWED_HOSTS."""
+    env = {item["name"]: item for item in main_container(deployment("web"))["env"]}
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    # Kubernetes expands $(NAME) from the variables before it: envFrom's ConfigMap, then POD_IP.
+    assert env["ALLOWED_HOSTS"]["value"] == "$(ALLOWED_HOSTS),$(POD_IP)"
+    assert list(env) == ["POD_IP", "ALLOWED_HOSTS"]
+
+
 def test_worker_liveness_is_its_metrics_port():
     worker = main_container(deployment("worker"))
     (port,) = worker["ports"]
