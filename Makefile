@@ -13,9 +13,13 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed | $(BIN)/promtool
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# promtool checks deploy/prometheus/ in the tests; fetched once from Debian's package, then kept.
+$(BIN)/promtool: | $(BIN)/python
+	scripts/install-promtool.sh $@
 
 ## run: the whole service (web, worker, beat, flower) on the embedded default
 run: $(VENV)/.installed

@@ -26,6 +26,7 @@ from bench.checks import round_trips, sink_check
 from bench.delivery import fig_concurrency, fig_e2e
 from bench.digests import fig_digests
 from bench.fairness import fig_fairness
+from bench.footprint import fig_footprint
 from bench.harness import Bench
 from bench.ingest import fig_bulk, fig_create
 from bench.memory import fig_memory
@@ -57,6 +58,7 @@ FIGURES: dict[str, Callable[[Bench], list[Row]]] = {
     "broadcast": fig_broadcast,
     "schedules": fig_schedules,
     "digests": fig_digests,
+    "footprint": fig_footprint,
 }
 
 

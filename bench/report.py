@@ -48,6 +48,10 @@ ROW_NAMES = (
     "schedules: due occurrences made",
     "digest: join per member",
     "digest: members created",
+    "footprint, defaults: idle",
+    "footprint, defaults: under load",
+    "footprint, small profile: idle",
+    "footprint, small profile: under load",
 )
 
 SKELETON = f"""# Benchmarks

@@ -48,6 +48,8 @@ class Sizes:
     digest_members: int = 10_000  # members created, over all clients
     digest_clients: int = 2  # processes creating them at once: one per core of the 2-core bench machine
     digest_windows: int = 300  # open windows they join
+    footprint_rate: float = 50.0  # webhooks created (one POST each) and delivered per second
+    footprint_load_s: float = 30.0  # for this long
 
 
 FULL = Sizes()
@@ -88,4 +90,6 @@ QUICK = Sizes(
     digest_members=400,
     digest_clients=4,
     digest_windows=60,
+    footprint_rate=20.0,
+    footprint_load_s=2.0,
 )

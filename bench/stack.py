@@ -205,17 +205,21 @@ class Stack:
             line = line.replace(replace[0], replace[1], 1)
         return self._spawn(name, ["sh", "-c", f"exec {line}"], env)
 
-    def start_web(self) -> Proc:
+    def start_web(self, env: dict[str, str] | None = None) -> Proc:
+        """The Procfile's web line; ``env``: settings over the run's (a profile's)."""
         if "web" in self.procs and self.procs["web"].alive():
             return self.procs["web"]
         self.web_port = free_port()
-        proc = self._procfile_line("web", "web", {"PORT": str(self.web_port)})
-        proc.wait_for(lambda: _healthy(self.web_port), 60, "did not answer GET /healthz", interval=0.2)
+        proc = self._procfile_line("web", "web", {**(env or {}), "PORT": str(self.web_port)})
+        proc.wait_for(lambda: _healthy(self.web_port, "/healthz"), 60, "did not answer GET /healthz", interval=0.2)
         return proc
 
-    def start_worker(self, app: str = "config", concurrency: int | None = None) -> Proc:
+    def start_worker(
+        self, app: str = "config", concurrency: int | None = None, env: dict[str, str] | None = None
+    ) -> Proc:
         """The Procfile's worker line; ``app`` other than ``config`` replaces ``-A config``;
-        ``concurrency`` other than the run's (``WORKER_CONCURRENCY``) restarts it with that."""
+        ``concurrency`` other than the run's (``WORKER_CONCURRENCY``) restarts it with that;
+        ``env``: settings over the run's (a profile's)."""
         name = "worker" if app == "config" else f"worker-{app}"
         wanted = str(concurrency or self.worker_concurrency)
         if name in self.procs and self.procs[name].alive():
@@ -223,15 +227,26 @@ class Stack:
                 return self.procs[name]
             self.stop(name)
         replace = None if app == "config" else ("-A config", f"-A {app}")
-        proc = self._procfile_line("worker", name, {"WORKER_CONCURRENCY": wanted}, replace=replace)
+        proc = self._procfile_line("worker", name, {**(env or {}), "WORKER_CONCURRENCY": wanted}, replace=replace)
         proc.wait_for_log(" ready.", 90)
         return proc
 
-    def start_beat(self) -> Proc:
+    def start_beat(self, env: dict[str, str] | None = None) -> Proc:
         if "beat" in self.procs and self.procs["beat"].alive():
             return self.procs["beat"]
-        proc = self._procfile_line("beat", "beat")
+        proc = self._procfile_line("beat", "beat", env)
         proc.wait_for_log("beat: Starting", 60)
+        return proc
+
+    def start_flower(self, env: dict[str, str] | None = None) -> Proc:
+        """The Procfile's flower line on a free port of this machine; ``env``: a profile's settings."""
+        if "flower" in self.procs and self.procs["flower"].alive():
+            return self.procs["flower"]
+        port = free_port()
+        proc = self._procfile_line(
+            "flower", "flower", {**(env or {}), "FLOWER_PORT": str(port), "LISTEN_ADDRESS": "127.0.0.1"}
+        )
+        proc.wait_for(lambda: _healthy(port, "/healthcheck"), 60, "did not answer GET /healthcheck", interval=0.2)
         return proc
 
     def start_sink(self, latency_ms: float = 0, name: str = "sink") -> Proc:
@@ -340,11 +355,11 @@ def _retry(call, timeout: float = 90.0) -> str | None:
             time.sleep(3)
 
 
-def _healthy(port: int) -> bool:
-    """GET /healthz answers 200: gunicorn listens and a worker serves."""
+def _healthy(port: int, path: str) -> bool:
+    """GET ``path`` answers 200: the server listens and serves (gunicorn: a worker serves)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
             return sock.recv(64).startswith(b"HTTP/1.1 200")
     except OSError:
         return False
