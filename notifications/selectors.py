@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +16,7 @@ from notifications.models import (
     LIVE_STATUSES,
     Broadcast,
     DeliveryAttempt,
+    Endpoint,
     Notification,
     ProviderEvent,
     Recipient,
@@ -27,13 +29,15 @@ from notifications.models import (
 
 
 def notification_list(*, owner: AbstractBaseUser) -> QuerySet[Notification]:
-    """A client's notifications, newest first (filters are applied by the API)."""
-    return Notification.objects.filter(owner=owner).order_by("-created_at", "-id")
+    """A client's notifications, newest first (filters are applied by the API). Event deliveries
+    to its endpoints are not among them."""
+    return Notification.objects.filter(owner=owner, event_type="").order_by("-created_at", "-id")
 
 
 def notification_get(*, owner: AbstractBaseUser, notification_id: uuid.UUID | str) -> Notification | None:
-    """The client's own notification, or ``None`` — another client's id looks unknown."""
-    return Notification.objects.filter(owner=owner, id=notification_id).first()
+    """The client's own notification, or ``None`` — another client's id, or an event delivery's,
+    looks unknown."""
+    return Notification.objects.filter(owner=owner, id=notification_id, event_type="").first()
 
 
 def attempt_list(*, notification: Notification) -> QuerySet[DeliveryAttempt]:
@@ -189,3 +193,31 @@ def schedule_list(*, owner: AbstractBaseUser) -> QuerySet[Schedule]:
 def schedule_get(*, owner: AbstractBaseUser, schedule_id: uuid.UUID | str) -> Schedule | None:
     """The client's own schedule, or ``None`` — another client's id looks unknown."""
     return Schedule.objects.filter(owner=owner, id=schedule_id).first()
+
+
+def endpoint_list(*, owner: AbstractBaseUser) -> QuerySet[Endpoint]:
+    """A client's endpoints, newest first (endpoint_owner_created)."""
+    return Endpoint.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def endpoint_get(*, owner: AbstractBaseUser, endpoint_id: uuid.UUID | str) -> Endpoint | None:
+    """The client's own endpoint, or ``None`` — another client's id looks unknown."""
+    return Endpoint.objects.filter(owner=owner, id=endpoint_id).first()
+
+
+def endpoints_listening(*, owner_ids: Iterable[object], event_type: str) -> list[Endpoint]:
+    """The enabled endpoints of these owners whose ``events`` is empty (every type) or names
+    ``event_type``: one query on endpoint_owner_created; the few rows are matched here, as
+    SQLite's JSON has no containment lookup."""
+    endpoints = Endpoint.objects.filter(owner_id__in=set(owner_ids), enabled=True).only(
+        "id", "owner_id", "url", "events"
+    )
+    return [endpoint for endpoint in endpoints if not endpoint.events or event_type in endpoint.events]
+
+
+def endpoint_failed_deliveries(*, endpoint: Endpoint, since: datetime) -> QuerySet[Notification]:
+    """The endpoint's event deliveries that ended ``failed`` at ``since`` or later, oldest first
+    (notification_endpoint_status)."""
+    return Notification.objects.filter(endpoint=endpoint, status=Status.FAILED, updated_at__gte=since).order_by(
+        "updated_at"
+    )

@@ -1,7 +1,8 @@
 """Operators' view, one module per concern: ``notifications`` (every notification, its attempts
 and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
 (templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``schedules`` (enable /
-disable), ``digests`` (digest windows, read-only), ``shared`` (the estimated count).
+disable), ``digests`` (digest windows, read-only), ``endpoints`` (clients' event endpoints,
+read-only), ``shared`` (the estimated count).
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -13,6 +14,7 @@ a ``LIKE '%…%'`` over every row), and the count of a long list is PostgreSQL's
 
 from notifications.admin.broadcasts import BroadcastAdmin, TopicAdmin
 from notifications.admin.digests import DigestWindowAdmin
+from notifications.admin.endpoints import EndpointAdmin
 from notifications.admin.notifications import (
     ChannelFilter,
     DeliveryAttemptInline,
@@ -33,6 +35,7 @@ __all__ = [
     "DeliveryAttemptInline",
     "DeliveryStatusFilter",
     "DigestWindowAdmin",
+    "EndpointAdmin",
     "EstimatedCountPaginator",
     "NotificationAdmin",
     "ProviderEventInline",

@@ -1,7 +1,8 @@
 """The app's models, by concern: ``notifications`` (a notification, its attempts and the
 provider's reports, a client's signing secret, dead push tokens), ``recipients`` (templates and
 recipient profiles), ``broadcasts`` (broadcasts and topics), ``recurring`` (schedules and digest
-windows), ``endpoints`` (where a client hears of events). Everything is importable from here, as when this was one module.
+windows), ``endpoints`` (where a client hears of events). Everything is importable from here,
+as when this was one module.
 """
 
 from __future__ import annotations
