@@ -106,7 +106,7 @@ class EndpointViewSet(viewsets.GenericViewSet):
         summary="Send again every event delivery to this endpoint that failed since a time",
         request=EndpointRecoverSerializer,
         examples=[
-            OpenApiExample("since", summary="Since a time", value={"since": "2030-01-01T00:00:00Z"}, request_only=True)
+            OpenApiExample("since", summary="Since a time", value={"since": "2025-01-01T00:00:00Z"}, request_only=True)
         ],
         responses={202: EndpointRecoveredSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 415: UNSUPPORTED},
     )
