@@ -13,7 +13,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from notifications import services
-from notifications.models import Notification
+from notifications.models import Notification, Schedule
 from tests.sink import Reply, Sink
 
 URL = "/api/v1/notifications/"
@@ -302,3 +302,17 @@ def test_recover_re_sends_only_the_deliveries_that_failed_since_the_time(alice, 
     events = deliver_events(receiver)
     assert sorted(event["data"]["id"] for event in events) == sorted(item["id"] for item in made)
     assert receiver.requests[-1].status == 200
+
+
+def test_a_schedules_occurrence_suppressed_at_create_raises_suppressed(alice, endpoint, receiver):
+    assert alice.put("/api/v1/recipients/ana/", {"preferences": {"channels": {"console": False}}}, format="json")
+    body = {"cron": "* * * * *", "notification": {"channel": "console", "to": "ana", "body": "tick"}}
+    schedule = alice.post("/api/v1/schedules/", body, format="json").json()
+    Schedule.objects.filter(id=schedule["id"]).update(next_run_at=timezone.now() - timedelta(seconds=1))
+    services.schedules_run_due()
+    [event] = deliver_events(receiver)
+    assert (event["type"], event["data"]["status"], event["data"]["to"]) == (
+        "notification.suppressed",
+        "suppressed",
+        "ana",
+    )
