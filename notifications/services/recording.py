@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import DataError, InterfaceError, OperationalError, connections, transaction
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -210,8 +210,17 @@ def record_attempt(
     if not held:
         logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
     elif notification.endpoint_id:
-        endpoint_delivery_outcome(endpoint_id=notification.endpoint_id, succeeded=status == Status.SENT, now=now)
+        _count_for_endpoint(notification, succeeded=status == Status.SENT, now=now)
     return held
+
+
+def _count_for_endpoint(notification: Notification, *, succeeded: bool, now: datetime) -> None:
+    """An event delivery's outcome, counted for its endpoint; bookkeeping that never fails the
+    delivery already recorded (the next outcome counts again)."""
+    try:
+        endpoint_delivery_outcome(endpoint_id=notification.endpoint_id, succeeded=succeeded, now=now)
+    except DatabaseError:
+        logger.exception("notification %s: its endpoint's failing run was not updated", notification.id)
 
 
 def _listening(notification: Notification, status: str) -> list:
@@ -226,12 +235,13 @@ def _listening(notification: Notification, status: str) -> list:
 def _write_outcome_and_events(notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt) -> bool:
     """The outcome's one statement, or, when an endpoint wants its event, that statement and the
     event's rows in one transaction."""
-    endpoints = _listening(notification, fields["status"])
-    if not endpoints:
-        return _write_outcome(notification, fields, attempt)
     pauses = iter(OUTCOME_WRITE_PAUSES)
     while True:
         try:
+            # Read in the loop: the connection may have dropped during the send.
+            endpoints = _listening(notification, fields["status"])
+            if not endpoints:
+                return _write_outcome(notification, fields, attempt)
             with transaction.atomic():
                 held = _write_outcome(notification, fields, attempt)
                 if held:

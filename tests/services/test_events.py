@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from notifications import services
 from notifications.models import Notification, Schedule
+from tests.services.test_receiver_answers import terminate
 from tests.sink import Reply, Sink
 
 URL = "/api/v1/notifications/"
@@ -316,3 +317,20 @@ def test_a_schedules_occurrence_suppressed_at_create_raises_suppressed(alice, en
         "suppressed",
         "ana",
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_dropped_during_the_send_still_records_the_outcome_with_its_event(alice, endpoint, receiver):
+    with Sink() as target:
+        made = alice.post(URL, {"channel": "webhook", "recipient": target.url, "payload": {}}, format="json").json()
+        connection.ensure_connection()
+        backend_pid = connection.connection.info.backend_pid
+
+        def cut_the_database_session_then_accept() -> Reply:
+            terminate(backend_pid)
+            return Reply(200)
+
+        target.responder = cut_the_database_session_then_accept
+        assert deliver(Notification.objects.get(id=made["id"])).status == "sent"
+    [event] = deliver_events(receiver)
+    assert (event["type"], event["data"]["id"], event["data"]["attempts"]) == ("notification.sent", made["id"], 1)
