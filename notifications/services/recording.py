@@ -27,6 +27,7 @@ from notifications import conf
 from notifications.models import (
     DeadPushToken,
     DeliveryAttempt,
+    Endpoint,
     EventType,
     FailureReason,
     Notification,
@@ -223,7 +224,7 @@ def _count_for_endpoint(notification: Notification, *, succeeded: bool, now: dat
         logger.exception("notification %s: its endpoint's failing run was not updated", notification.id)
 
 
-def _listening(notification: Notification, status: str) -> list:
+def _listening(notification: Notification, status: str) -> list[Endpoint]:
     """The endpoints that want the event of ``notification`` ending in ``status``: none for an
     event delivery, or for a status that raises no event (``retrying``)."""
     event_type = EVENT_OF_STATUS.get(status)

@@ -334,3 +334,15 @@ def test_a_connection_dropped_during_the_send_still_records_the_outcome_with_its
         assert deliver(Notification.objects.get(id=made["id"])).status == "sent"
     [event] = deliver_events(receiver)
     assert (event["type"], event["data"]["id"], event["data"]["attempts"]) == ("notification.sent", made["id"], 1)
+
+
+def test_a_digest_that_fails_to_render_at_its_close_raises_failed(alice, endpoint, receiver):
+    template = {"subject": "{{ items|length }} new", "body": "{% for item in items %}{{ item.who }}{% endfor %}"}
+    assert alice.put("/api/v1/templates/comments/", template, format="json").status_code == 201
+    joined = {"template": "comments", "data": {"who": "ana"}, "digest": {"key": "comments", "window": 60}}
+    made = alice.post(URL, {"channel": "console", "recipient": "ops-log", **joined}, format="json").json()
+    assert alice.delete("/api/v1/templates/comments/").status_code == 204
+    closed = services.digest_close(window_id=made["digest_window"], now=timezone.now() + timedelta(hours=1))
+    [event] = deliver_events(receiver)
+    assert (event["type"], event["data"]["id"]) == ("notification.failed", str(closed.digest_notification.id))
+    assert event["data"]["digest"] == [made["id"]]
