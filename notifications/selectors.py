@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -208,11 +210,37 @@ def endpoint_get(*, owner: AbstractBaseUser, endpoint_id: uuid.UUID | str) -> En
 def endpoints_listening(*, owner_ids: Iterable[object], event_type: str) -> list[Endpoint]:
     """The enabled endpoints of these owners whose ``events`` is empty (every type) or names
     ``event_type``: one query on endpoint_owner_created; the few rows are matched here, as
-    SQLite's JSON has no containment lookup."""
-    endpoints = Endpoint.objects.filter(owner_id__in=set(owner_ids), enabled=True).only(
-        "id", "owner_id", "url", "events"
-    )
+    SQLite's JSON has no containment lookup.
+
+    Every delivery asks this, and nearly always of an owner with no endpoint, so it is plain SQL:
+    the ORM's compile of the same query (its ordering, its lookups) took 0.6 ms of CPU per
+    delivery, twice the claim's; this takes the round trip only. Names come from the model's
+    metadata; every value is a parameter.
+    """
+    owners = list(set(owner_ids))
+    if not owners:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_endpoints_sql(len(owners)), owners)
+        rows = cursor.fetchall()
+    endpoints = [
+        Endpoint(id=uuid.UUID(str(id_)), owner_id=owner, url=url, events=_json(events))
+        for id_, owner, url, events in rows
+    ]
     return [endpoint for endpoint in endpoints if not endpoint.events or event_type in endpoint.events]
+
+
+@functools.cache
+def _endpoints_sql(owners: int) -> str:
+    table, quote = Endpoint._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(Endpoint._meta.get_field(name).column) for name in ("id", "owner", "url", "events"))
+    owner, enabled = (quote(Endpoint._meta.get_field(name).column) for name in ("owner", "enabled"))
+    placeholders = ", ".join(["%s"] * owners)
+    return f"SELECT {columns} FROM {quote(table)} WHERE {enabled} AND {owner} IN ({placeholders})"  # noqa: S608
+
+
+def _json(value: object) -> list[str]:
+    return json.loads(value) if isinstance(value, str | bytes) else value or []
 
 
 def endpoint_failed_deliveries(*, endpoint: Endpoint, since: datetime) -> QuerySet[Notification]:
