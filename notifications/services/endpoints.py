@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from notifications import conf, selectors
 from notifications.exceptions import ContentInvalid, InvalidState
-from notifications.models import Endpoint
+from notifications.models import LIVE_STATUSES, Endpoint, Notification, Status
 from notifications.services.changing import notification_retry
 
 # The fields a client sets.
@@ -38,13 +38,21 @@ def endpoint_create(*, owner: AbstractBaseUser, data: dict[str, Any]) -> Endpoin
 
 def endpoint_update(*, endpoint: Endpoint, changes: dict[str, Any]) -> Endpoint:
     """Change the fields given. ``enabled: true`` also clears ``disabled_reason`` and the
-    failing run; ``enabled: false`` is the client's own pause (no reason is set)."""
+    failing run; ``enabled: false`` is the client's own pause (no reason is set). A new ``url``
+    is where its deliveries not yet sent go too: those waiting, and the failed ones a recover
+    would send again."""
     fields = {key: changes[key] for key in ENDPOINT_FIELDS if key in changes}
     if fields.get("enabled") is True:
         fields.update(disabled_reason="", failing_since=None)
+    moved = "url" in fields and fields["url"] != endpoint.url
     for name, value in fields.items():
         setattr(endpoint, name, value)
-    endpoint.save(update_fields=[*fields, "updated_at"])
+    with transaction.atomic():
+        endpoint.save(update_fields=[*fields, "updated_at"])
+        if moved:  # notification_endpoint_status
+            Notification.objects.filter(endpoint=endpoint, status__in=(*LIVE_STATUSES, Status.FAILED)).update(
+                recipient=endpoint.url
+            )
     return endpoint
 
 

@@ -346,3 +346,21 @@ def test_a_digest_that_fails_to_render_at_its_close_raises_failed(alice, endpoin
     [event] = deliver_events(receiver)
     assert (event["type"], event["data"]["id"]) == ("notification.failed", str(closed.digest_notification.id))
     assert event["data"]["digest"] == [made["id"]]
+
+
+def test_a_new_url_takes_the_deliveries_not_yet_sent_and_those_recovered(alice, endpoint, receiver):
+    receiver.default = Reply(status=410)
+    since = timezone.now()
+    failed = console(alice)
+    deliver(Notification.objects.get(id=failed["id"]))
+    deliver_events(receiver)  # failed for good at the old address
+    waiting = console(alice)
+    deliver(Notification.objects.get(id=waiting["id"]))  # its event waits
+    with Sink() as moved:
+        path = f"/api/v1/endpoints/{endpoint['id']}/"
+        assert alice.patch(path, {"url": moved.url}, format="json").json()["url"] == moved.url
+        assert alice.post(f"{path}recover/", {"since": since.isoformat()}, format="json").json() == {"recovered": 1}
+        deliver_events(receiver)
+        assert sorted(request.json()["data"]["id"] for request in moved.requests) == sorted(
+            [failed["id"], waiting["id"]]
+        )
