@@ -28,6 +28,9 @@ from notifier.gates import GateSettings
 
 # One bulk request, at most: a request of this size validates and inserts in well under a second.
 BULK_MAX = 1000
+# A client's endpoints, at most: each change of a notification is written once per endpoint that
+# wants it, so the fan-out of one change stays bounded.
+ENDPOINTS_MAX = 20
 # How long a rotated-out webhook secret keeps signing beside the new one.
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -146,6 +149,12 @@ def schedule_catchup() -> timedelta:
     return timedelta(seconds=settings.NOTIFY_SCHEDULE_CATCHUP)
 
 
+def endpoint_disable_after() -> timedelta:
+    """``NOTIFY_ENDPOINT_DISABLE_AFTER``: how long an endpoint's event deliveries may all fail
+    before the service disables it."""
+    return timedelta(seconds=settings.NOTIFY_ENDPOINT_DISABLE_AFTER)
+
+
 def encryption() -> MultiFernet:
     """The keys that encrypt secrets at rest: ``NOTIFY_ENCRYPTION_KEYS`` (the first encrypts, all
     decrypt); when it is empty, one key derived from ``SECRET_KEY``, with ``SECRET_KEY_FALLBACKS``
@@ -205,6 +214,7 @@ _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "WEBHOOK_HOST_CONCURRENCY": (_at_least(0), "a whole number, 0 or more (0 turns the cap off)"),
     "NOTIFY_MAX_CONTENT_BYTES": (_at_least(1), "a whole number of bytes, at least 1"),
     "NOTIFY_SCHEDULE_CATCHUP": (_at_least(0), "a whole number of seconds, 0 or more"),
+    "NOTIFY_ENDPOINT_DISABLE_AFTER": (_at_least(1), "a whole number of seconds, at least 1"),
 }
 
 

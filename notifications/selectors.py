@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +18,7 @@ from notifications.models import (
     LIVE_STATUSES,
     Broadcast,
     DeliveryAttempt,
+    Endpoint,
     Notification,
     ProviderEvent,
     Recipient,
@@ -27,13 +31,15 @@ from notifications.models import (
 
 
 def notification_list(*, owner: AbstractBaseUser) -> QuerySet[Notification]:
-    """A client's notifications, newest first (filters are applied by the API)."""
-    return Notification.objects.filter(owner=owner).order_by("-created_at", "-id")
+    """A client's notifications, newest first (filters are applied by the API). Event deliveries
+    to its endpoints are not among them."""
+    return Notification.objects.filter(owner=owner, event_type="").order_by("-created_at", "-id")
 
 
 def notification_get(*, owner: AbstractBaseUser, notification_id: uuid.UUID | str) -> Notification | None:
-    """The client's own notification, or ``None`` — another client's id looks unknown."""
-    return Notification.objects.filter(owner=owner, id=notification_id).first()
+    """The client's own notification, or ``None`` — another client's id, or an event delivery's,
+    looks unknown."""
+    return Notification.objects.filter(owner=owner, id=notification_id, event_type="").first()
 
 
 def attempt_list(*, notification: Notification) -> QuerySet[DeliveryAttempt]:
@@ -189,3 +195,57 @@ def schedule_list(*, owner: AbstractBaseUser) -> QuerySet[Schedule]:
 def schedule_get(*, owner: AbstractBaseUser, schedule_id: uuid.UUID | str) -> Schedule | None:
     """The client's own schedule, or ``None`` — another client's id looks unknown."""
     return Schedule.objects.filter(owner=owner, id=schedule_id).first()
+
+
+def endpoint_list(*, owner: AbstractBaseUser) -> QuerySet[Endpoint]:
+    """A client's endpoints, newest first (endpoint_owner_created)."""
+    return Endpoint.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def endpoint_get(*, owner: AbstractBaseUser, endpoint_id: uuid.UUID | str) -> Endpoint | None:
+    """The client's own endpoint, or ``None`` — another client's id looks unknown."""
+    return Endpoint.objects.filter(owner=owner, id=endpoint_id).first()
+
+
+def endpoints_listening(*, owner_ids: Iterable[object], event_type: str) -> list[Endpoint]:
+    """The enabled endpoints of these owners whose ``events`` is empty (every type) or names
+    ``event_type``: one query on endpoint_owner_created; the few rows are matched here, as
+    SQLite's JSON has no containment lookup.
+
+    Every delivery asks this, and nearly always of an owner with no endpoint, so it is plain SQL:
+    the ORM's compile of the same query (its ordering, its lookups) took 0.6 ms of CPU per
+    delivery, twice the claim's; this takes the round trip only. Names come from the model's
+    metadata; every value is a parameter.
+    """
+    owners = list(set(owner_ids))
+    if not owners:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_endpoints_sql(len(owners)), owners)
+        rows = cursor.fetchall()
+    endpoints = [
+        Endpoint(id=uuid.UUID(str(id_)), owner_id=owner, url=url, events=_json(events))
+        for id_, owner, url, events in rows
+    ]
+    return [endpoint for endpoint in endpoints if not endpoint.events or event_type in endpoint.events]
+
+
+@functools.cache
+def _endpoints_sql(owners: int) -> str:
+    table, quote = Endpoint._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(Endpoint._meta.get_field(name).column) for name in ("id", "owner", "url", "events"))
+    owner, enabled = (quote(Endpoint._meta.get_field(name).column) for name in ("owner", "enabled"))
+    placeholders = ", ".join(["%s"] * owners)
+    return f"SELECT {columns} FROM {quote(table)} WHERE {enabled} AND {owner} IN ({placeholders})"  # noqa: S608
+
+
+def _json(value: object) -> list[str]:
+    return json.loads(value) if isinstance(value, str | bytes) else value or []
+
+
+def endpoint_failed_deliveries(*, endpoint: Endpoint, since: datetime) -> QuerySet[Notification]:
+    """The endpoint's event deliveries that ended ``failed`` at ``since`` or later, oldest first
+    (notification_endpoint_status)."""
+    return Notification.objects.filter(endpoint=endpoint, status=Status.FAILED, updated_at__gte=since).order_by(
+        "updated_at"
+    )

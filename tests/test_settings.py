@@ -54,6 +54,8 @@ MALFORMED = [
     ("WEBHOOK_PROXY", "socks5://proxy.internal:1080"),
     ("NOTIFY_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ("NOTIFY_MAX_CONTENT_BYTES", "0"),
+    ("NOTIFY_ENDPOINT_DISABLE_AFTER", "0"),
+    ("NOTIFY_ENDPOINT_DISABLE_AFTER", "five days"),
 ]
 
 

@@ -27,6 +27,8 @@ NOTIFY_RATES = {
 NOTIFY_RECIPIENT_RATE = env.str("NOTIFY_RECIPIENT_RATE", default="")
 # How old a missed schedule occurrence may be and still be made (seconds); older ones are skipped.
 NOTIFY_SCHEDULE_CATCHUP = env.int("NOTIFY_SCHEDULE_CATCHUP", default=3600)
+# An endpoint whose event deliveries have all failed for this long (seconds) is disabled.
+NOTIFY_ENDPOINT_DISABLE_AFTER = env.int("NOTIFY_ENDPOINT_DISABLE_AFTER", default=432000)
 # The service's public base URL (https://notify.example.com): provider callbacks are built on it.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
 # Fernet keys for secrets at rest, newest first; empty: one derived from SECRET_KEY.

@@ -1,9 +1,10 @@
 """Operators' view, one module per concern: ``notifications`` (every notification, its attempts
 and provider reports, the cancel / retry-now / delete actions; signing secrets), ``recipients``
 (templates, recipient profiles), ``broadcasts`` (broadcasts and topics), ``schedules`` (enable /
-disable), ``digests`` (digest windows, read-only), ``shared`` (the estimated count, the
-service-written models' permissions), ``dashboard`` and ``charts`` (the operator's dashboard page),
-``display`` (how the notification list shows a value in little room).
+disable), ``digests`` (digest windows, read-only), ``endpoints`` (clients' event endpoints,
+read-only), ``shared`` (the estimated count, the service-written models' permissions),
+``dashboard`` and ``charts`` (the operator's dashboard page), ``display`` (how the notification list
+shows a value in little room).
 
 Actions call the same services as the API, so the admin holds no rule of its own.
 
@@ -17,6 +18,7 @@ from django.contrib import admin
 
 from notifications.admin.broadcasts import BroadcastAdmin, TopicAdmin
 from notifications.admin.digests import DigestWindowAdmin
+from notifications.admin.endpoints import EndpointAdmin
 from notifications.admin.notifications import (
     ChannelFilter,
     DeliveryAttemptInline,
@@ -40,6 +42,7 @@ __all__ = [
     "DeliveryAttemptInline",
     "DeliveryStatusFilter",
     "DigestWindowAdmin",
+    "EndpointAdmin",
     "EstimatedCountPaginator",
     "NotificationAdmin",
     "ProviderEventInline",

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from notifications.api.broadcasts import BroadcastViewSet
 from notifications.api.callbacks import TwilioStatusCallbackView
+from notifications.api.endpoints import EndpointViewSet
 from notifications.api.recipient_views import RecipientViewSet
 from notifications.api.schedules import ScheduleViewSet
 from notifications.api.templates import TemplateViewSet
@@ -16,6 +17,7 @@ router.register("recipients", RecipientViewSet, basename="recipient")
 router.register("topics", TopicViewSet, basename="topic")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("endpoints", EndpointViewSet, basename="endpoint")
 
 urlpatterns = [
     path("webhook-secret/", WebhookSecretView.as_view(), name="webhook-secret"),

@@ -20,6 +20,9 @@ here, so callers write ``services.notification_cancel(...)``.
   each due occurrence once.
 - ``digests``: a digest member at create, joining its window in one statement;
   ``digest_closing``: a window's close into one notification, and the sweep of lost closes.
+- ``events``: events to a client's endpoints, written in the transaction of the change (the
+  outbox), and each delivery's outcome counted for its endpoint (disable after a failing run);
+  ``endpoints``: a client's endpoints (create, change, delete) and the recover of failed events.
 - ``publishing``: publishing on commit, or leaving the row to the sweep.
 - ``fastpaths``: the three raw-SQL writes (COPY insert, the claim, the one-statement finish).
 
@@ -42,6 +45,7 @@ from notifications.services.changing import (
     notification_delete,
     notification_reschedule,
     notification_retry,
+    notifications_cancel_live,
 )
 from notifications.services.creating import (
     notification_bulk_create,
@@ -66,6 +70,8 @@ from notifications.services.digest_closing import (
     digest_close_later,
     digests_sweep,
 )
+from notifications.services.endpoints import endpoint_create, endpoint_delete, endpoint_recover, endpoint_update
+from notifications.services.events import endpoint_delivery_outcome, events_blank, events_record
 from notifications.services.expanding import broadcast_expand
 from notifications.services.push_receipts import expo_receipts_collect
 from notifications.services.recipients import (
@@ -131,6 +137,13 @@ __all__ = [
     "digest_close",
     "digest_close_later",
     "digests_sweep",
+    "endpoint_create",
+    "endpoint_delete",
+    "endpoint_delivery_outcome",
+    "endpoint_recover",
+    "endpoint_update",
+    "events_blank",
+    "events_record",
     "expo_receipts_collect",
     "failed_requeue",
     "notification_bulk_create",
@@ -144,6 +157,7 @@ __all__ = [
     "notification_reschedule",
     "notification_retry",
     "notification_schedule_retry",
+    "notifications_cancel_live",
     "notifications_erase",
     "notifications_purge",
     "provider_event_record",

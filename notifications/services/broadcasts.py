@@ -24,7 +24,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.exceptions import ContentInvalid
-from notifications.models import LIVE_STATUSES, Broadcast, BroadcastStatus, Notification, Status, Template, Topic
+from notifications.models import Broadcast, BroadcastStatus, Notification, Template, Topic
+from notifications.services.changing import notifications_cancel_live
 from notifications.services.creating import idempotent_original
 from notifications.task_names import BROADCAST_EXPAND
 
@@ -143,8 +144,8 @@ def broadcast_cancel(*, broadcast: Broadcast) -> Broadcast:
         locked.finished_at = locked.finished_at or now
         locked.save(update_fields=["status", "finished_at", "updated_at"])
         # Through notification_broadcast_created: the broadcast's rows only.
-        cancelled = Notification.objects.filter(broadcast_id=locked.id, status__in=LIVE_STATUSES).update(
-            status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
+        cancelled = notifications_cancel_live(
+            rows=Notification.objects.filter(broadcast_id=locked.id), owner_ids=[locked.owner_id], now=now
         )
     logger.info("broadcast %s cancelled: %d notification(s) cancelled", locked.id, cancelled)
     return locked

@@ -8,17 +8,20 @@ for the row into a no-op at the claim.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from notifications.exceptions import InvalidState
-from notifications.models import LIVE_STATUSES, TERMINAL_STATUSES, Notification, Status
+from notifications.models import LIVE_STATUSES, TERMINAL_STATUSES, EventType, Notification, Status
 from notifications.services.creating import CONTENT_FIELDS
+from notifications.services.events import events_listening, events_record
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
 
@@ -53,14 +56,40 @@ def notification_reschedule(*, notification: Notification, changes: dict[str, An
 def notification_cancel(*, notification: Notification) -> Notification:
     """``scheduled``/``retrying`` → ``cancelled``. The queued message expires harmlessly at the claim."""
     now = timezone.now()
-    updated = Notification.objects.filter(id=notification.id, status__in=LIVE_STATUSES).update(
-        status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
+    endpoints = (
+        []
+        if notification.event_type
+        else events_listening(owner_ids=[notification.owner_id], event_type=EventType.CANCELLED)
     )
-    if not updated:
-        raise InvalidState(
-            f"Only a scheduled or retrying notification can be cancelled; this one is {_status(notification)}."
+    with transaction.atomic() if endpoints else contextlib.nullcontext():
+        updated = Notification.objects.filter(id=notification.id, status__in=LIVE_STATUSES).update(
+            status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
         )
-    return _refetch(notification)
+        if not updated:
+            raise InvalidState(
+                f"Only a scheduled or retrying notification can be cancelled; this one is {_status(notification)}."
+            )
+        notification = _refetch(notification)
+        events_record(notifications=[notification], event_type=EventType.CANCELLED, endpoints=endpoints)
+    return notification
+
+
+def notifications_cancel_live(*, rows: QuerySet[Notification], owner_ids: Iterable[Any], now: datetime) -> int:
+    """Cancel the live rows among ``rows`` (all of these owners'), with their events, in the
+    caller's transaction; how many. With no endpoint listening, one UPDATE, as before events."""
+    live = rows.filter(status__in=LIVE_STATUSES)
+    changes = {"status": Status.CANCELLED, "cancelled_at": now, "next_attempt_at": None, "updated_at": now}
+    endpoints = events_listening(owner_ids=owner_ids, event_type=EventType.CANCELLED)
+    if not endpoints:
+        return live.update(**changes)
+    ids = list(live.select_for_update().values_list("id", flat=True))  # locked: none leaves live meanwhile
+    cancelled = Notification.objects.filter(id__in=ids).update(**changes)
+    events_record(
+        notifications=list(Notification.objects.filter(id__in=ids)),
+        event_type=EventType.CANCELLED,
+        endpoints=endpoints,
+    )
+    return cancelled
 
 
 def notification_retry(*, notification: Notification) -> Notification:

@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from notifications import conf
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
-from notifications.models import FailureReason, Notification, Recipient, Schedule, Status
+from notifications.models import EventType, FailureReason, Notification, Recipient, Schedule, Status
 from notifications.services.digests import digest_join, digest_member_check, digest_member_prepare
+from notifications.services.events import events_record
 from notifications.services.fastpaths import insert_many
 from notifications.services.profiles import (
     profile_and_template,
@@ -157,16 +158,21 @@ def notification_create(
     notification.schedule = schedule
     connection = connections[Notification.objects.db]
     member = _joins_digest(notification, data)
+    suppressed = notification.status == Status.SUPPRESSED
     try:
         # One INSERT is atomic on its own: in autocommit it needs no BEGIN/COMMIT (two of
         # a create's four round trips). Inside a caller's transaction, a savepoint keeps
         # that transaction usable if the key's constraint fails. A digest member joins its
-        # window in the insert's transaction, which holds the window's row until it commits.
-        with transaction.atomic() if connection.in_atomic_block or member else contextlib.nullcontext():
+        # window in the insert's transaction, which holds the window's row until it commits;
+        # a row suppressed at once is written with its event.
+        atomic = connection.in_atomic_block or member or suppressed
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             if member:
                 digest_join(notification=notification, digest=data["digest"], now=now)
             notification.save(force_insert=True)
             publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
+            if suppressed:
+                events_record(notifications=[notification], event_type=EventType.SUPPRESSED)
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         original = (
@@ -217,6 +223,8 @@ def notification_bulk_create(*, owner: AbstractBaseUser, items: list[dict[str, A
             _join_digests(members, now)
             insert_many(new)
             publish_on_commit([dispatch_of(n) for n in _publishable(new)])
+            suppressed = [n for n in new if n.status == Status.SUPPRESSED]
+            events_record(notifications=suppressed, event_type=EventType.SUPPRESSED)
     except IntegrityError as exc:
         raise IdempotencyConflict("An idempotency key in this request was used concurrently; retry it.") from exc
     return results

@@ -24,6 +24,7 @@ from notifications.exceptions import ContentInvalid
 from notifications.models import DigestStatus, DigestWindow, FailureReason, Notification, Status
 from notifications.services.creating import _new_notification
 from notifications.services.digests import digest_close_publish
+from notifications.services.events import EVENT_OF_STATUS, events_record
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
 # A window still open this long after its end lost its close message: the sweep closes it.
@@ -105,6 +106,8 @@ def _digest_of(members: list[Notification], now: datetime) -> Notification:
     digest.save(force_insert=True)
     if digest.status == Status.SCHEDULED:
         publish_on_commit([dispatch_of(digest)])
+    elif digest.status in EVENT_OF_STATUS:  # failed to render, or suppressed: told to the endpoints
+        events_record(notifications=[digest], event_type=EVENT_OF_STATUS[digest.status])
     return digest
 
 

@@ -19,14 +19,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.models import (
-    LIVE_STATUSES,
     DeadPushToken,
     DeliveryAttempt,
     Notification,
     ProviderEvent,
     Recipient,
-    Status,
 )
+from notifications.services.changing import notifications_cancel_live
+from notifications.services.events import events_blank
 from notifications.services.topics import topic_members_forget
 
 logger = logging.getLogger(__name__)
@@ -99,18 +99,16 @@ def _matching(owner_id: int, addresses: Iterable[str], external_id: str | None) 
     match = Q(recipient__in=sorted(set(addresses)))
     if external_id:
         match |= Q(channel="console", recipient=external_id) | Q(to=external_id)
-    return Q(owner_id=owner_id) & match & ~Q(recipient="")
+    return Q(owner_id=owner_id, event_type="") & match & ~Q(recipient="")  # events: events_blank
 
 
-def _blank_batch(ids: list[Any]) -> None:
-    """One short transaction: the rows' content and what their attempts and reports say goes;
-    a row still waiting to be sent is cancelled, as there is no one left to send it to."""
+def _blank_batch(owner_id: int, ids: list[Any]) -> None:
+    """One short transaction: the rows' content and what their attempts, reports and events say
+    goes; a row still waiting to be sent is cancelled, as there is no one left to send it to."""
     now = timezone.now()
     with transaction.atomic():
         rows = Notification.objects.filter(id__in=ids)
-        rows.filter(status__in=LIVE_STATUSES).update(
-            status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now
-        )
+        notifications_cancel_live(rows=rows, owner_ids=[owner_id], now=now)
         rows.update(
             recipient="",
             to="",
@@ -124,6 +122,7 @@ def _blank_batch(ids: list[Any]) -> None:
         )  # updated_at stays: retention still counts from when the row last changed state
         DeliveryAttempt.objects.filter(notification_id__in=ids).exclude(error="").update(error="")
         ProviderEvent.objects.filter(notification_id__in=ids).update(detail={})
+        events_blank(owner_id=owner_id, notification_ids=ids)  # the cancels' just written too
 
 
 def notifications_erase(
@@ -136,7 +135,7 @@ def notifications_erase(
         return Notification.objects.filter(match).count()
     total = 0
     while ids := list(Notification.objects.filter(match).values_list("id", flat=True)[:ERASE_BATCH]):
-        _blank_batch(ids)
+        _blank_batch(owner_id, ids)
         total += len(ids)
     return total
 

@@ -9,20 +9,37 @@ holds, rather than left to the stuck-sweep, which would send again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import DataError, InterfaceError, OperationalError, connections
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 import notifier
 from notifications import conf
-from notifications.models import DeadPushToken, DeliveryAttempt, FailureReason, Notification, Outcome, Status
+from notifications.models import (
+    DeadPushToken,
+    DeliveryAttempt,
+    Endpoint,
+    EventType,
+    FailureReason,
+    Notification,
+    Outcome,
+    Status,
+)
+from notifications.services.events import (
+    EVENT_OF_STATUS,
+    endpoint_delivery_outcome,
+    events_listening,
+    events_record,
+)
 from notifications.services.fastpaths import finish_attempt
 from notifications.services.profiles import push_token_forget
 
@@ -127,18 +144,23 @@ def record_suppressed(notification: Notification) -> DeliveryResult | None:
     ``opted_out``, no attempt spent (the claim's is taken back) and none recorded; ``None`` if
     the claim was lost."""
     now = timezone.now()
-    held = Notification.objects.filter(
-        id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
-    ).update(
-        status=Status.SUPPRESSED,
-        failure_reason=FailureReason.OPTED_OUT,
-        last_error="the recipient's preferences turn this channel or category off",
-        attempts=F("attempts") - 1,
-        attempts_total=F("attempts_total") - 1,
-        lease_expires_at=None,
-        next_attempt_at=None,
-        updated_at=now,
-    )
+    endpoints = _listening(notification, Status.SUPPRESSED)
+    with transaction.atomic() if endpoints else contextlib.nullcontext():
+        held = Notification.objects.filter(
+            id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
+        ).update(
+            status=Status.SUPPRESSED,
+            failure_reason=FailureReason.OPTED_OUT,
+            last_error="the recipient's preferences turn this channel or category off",
+            attempts=F("attempts") - 1,
+            attempts_total=F("attempts_total") - 1,
+            lease_expires_at=None,
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        if held and endpoints:
+            notification.refresh_from_db()
+            events_record(notifications=[notification], event_type=EventType.SUPPRESSED, endpoints=endpoints)
     if not held:
         return None
     logger.info("notification %s: suppressed, the recipient opted out", notification.id)
@@ -185,10 +207,52 @@ def record_attempt(
         error=error,
         provider=provider,
     )
-    held = _write_outcome(notification, fields, attempt)
+    held = _write_outcome_and_events(notification, fields, attempt)
     if not held:
         logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
+    elif notification.endpoint_id:
+        _count_for_endpoint(notification, succeeded=status == Status.SENT, now=now)
     return held
+
+
+def _count_for_endpoint(notification: Notification, *, succeeded: bool, now: datetime) -> None:
+    """An event delivery's outcome, counted for its endpoint; bookkeeping that never fails the
+    delivery already recorded (the next outcome counts again)."""
+    try:
+        endpoint_delivery_outcome(endpoint_id=notification.endpoint_id, succeeded=succeeded, now=now)
+    except DatabaseError:
+        logger.exception("notification %s: its endpoint's failing run was not updated", notification.id)
+
+
+def _listening(notification: Notification, status: str) -> list[Endpoint]:
+    """The endpoints that want the event of ``notification`` ending in ``status``: none for an
+    event delivery, or for a status that raises no event (``retrying``)."""
+    event_type = EVENT_OF_STATUS.get(status)
+    if notification.event_type or event_type is None:
+        return []
+    return events_listening(owner_ids=[notification.owner_id], event_type=event_type)
+
+
+def _write_outcome_and_events(notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt) -> bool:
+    """The outcome's one statement, or, when an endpoint wants its event, that statement and the
+    event's rows in one transaction."""
+    pauses = iter(OUTCOME_WRITE_PAUSES)
+    while True:
+        try:
+            # Read in the loop: the connection may have dropped during the send.
+            endpoints = _listening(notification, fields["status"])
+            if not endpoints:
+                return _write_outcome(notification, fields, attempt)
+            with transaction.atomic():
+                held = _write_outcome(notification, fields, attempt)
+                if held:
+                    for name, value in fields.items():  # the row as the statement left it
+                        setattr(notification, name, value)
+                    event_type = EVENT_OF_STATUS[fields["status"]]
+                    events_record(notifications=[notification], event_type=event_type, endpoints=endpoints)
+            return held
+        except (OperationalError, InterfaceError):
+            _pause_or_raise(notification, pauses)
 
 
 def storable(text: str, limit: int) -> str:
@@ -218,14 +282,20 @@ def _write_outcome(notification: Notification, fields: dict[str, Any], attempt: 
                 fields["provider_message_id"] = ""
             attempt.error = _UNSTORABLE if attempt.error else ""
         except (OperationalError, InterfaceError):
-            pause = next(pauses, OUTCOME_WRITE_PAUSES[-1])
-            lease_left = (notification.lease_expires_at - timezone.now()).total_seconds()
-            connection = connections[Notification.objects.db]
-            if lease_left <= pause or connection.in_atomic_block:
-                raise
-            logger.warning("notification %s: outcome write failed, retrying in %.1fs", notification.id, pause)
-            connection.close()  # the next query reconnects
-            time.sleep(pause)
+            _pause_or_raise(notification, pauses)
+
+
+def _pause_or_raise(notification: Notification, pauses: Iterator[float]) -> None:
+    """After a failed outcome write: wait and reconnect while the lease allows another try,
+    else re-raise (inside a transaction too: its caller retries the whole transaction)."""
+    pause = next(pauses, OUTCOME_WRITE_PAUSES[-1])
+    lease_left = (notification.lease_expires_at - timezone.now()).total_seconds()
+    connection = connections[Notification.objects.db]
+    if lease_left <= pause or connection.in_atomic_block:
+        raise
+    logger.warning("notification %s: outcome write failed, retrying in %.1fs", notification.id, pause)
+    connection.close()  # the next query reconnects
+    time.sleep(pause)
 
 
 _UNSTORABLE = "(the answer could not be stored)"

@@ -3,7 +3,8 @@
 A report names the provider's own message id; it is matched to the notification that
 provider took, on that channel, so a report can never touch a notification of another
 kind or provider. The same report twice (same ``provider_event_id``) is stored once.
-A report never moves ``status``: that is what this service did, not what happened after.
+A report never moves ``status``: that is what this service did, not what happened after. A new
+report raises its event (``notification.delivered`` …) in its own transaction; a repeat raises none.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from notifications.models import Notification, ProviderEvent
+from notifications.services.events import event_of_report, events_record_changed
 
 
 def provider_event_record(
@@ -30,7 +32,7 @@ def provider_event_record(
     on that channel (nothing changes), or when the same report was stored before."""
     notification = (
         Notification.objects.filter(provider=provider, channel=channel, provider_message_id=provider_message_id)
-        .only("id")
+        .only("id", "owner_id", "event_type")
         .first()
         if provider_message_id
         else None
@@ -48,6 +50,9 @@ def provider_event_record(
                 detail=detail or {},
             )
             _follow_latest(notification.id)
+            event_type = event_of_report(type)
+            if event_type:
+                events_record_changed(ids=[notification.id], owner_ids=[notification.owner_id], event_type=event_type)
     except IntegrityError:
         return None  # the same report again
     return event

@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from notifications import conf
 from notifications.exceptions import NotificationError
-from notifications.models import Notification, Schedule, Status
+from notifications.models import EventType, Notification, Schedule, Status
 from notifications.services.creating import notification_build, notification_create
+from notifications.services.events import events_record
 from notifications.services.fastpaths import insert_many
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
@@ -254,6 +255,8 @@ def _make_all(items: list[tuple[Schedule, datetime]]) -> set[str]:
         with transaction.atomic():  # a savepoint: on a taken key the pass's transaction goes on
             insert_many(rows)
             publish_on_commit([dispatch_of(n) for n in rows if n.status == Status.SCHEDULED])
+            suppressed = [n for n in rows if n.status == Status.SUPPRESSED]  # by the recipient's preferences
+            events_record(notifications=suppressed, event_type=EventType.SUPPRESSED)
     except IntegrityError:
         return {occurrence_key(schedule=s, occurrence=o) for s, o in items if _make(s, o)}
     return {row.idempotency_key for row in rows}

@@ -22,12 +22,14 @@ from notifications.models import (
     LIVE_STATUSES,
     TERMINAL_STATUSES,
     DeliveryAttempt,
+    EventType,
     FailureReason,
     Notification,
     Outcome,
     Priority,
     Status,
 )
+from notifications.services.events import endpoint_delivery_outcome, events_record_changed
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
 logger = logging.getLogger(__name__)
@@ -143,15 +145,21 @@ def _recover_expired(rows: list[Notification], now: datetime) -> None:
         ],
         ignore_conflicts=True,
     )
-    exhausted = [row.id for row in rows if row.attempts >= row.max_attempts]
+    exhausted = [row for row in rows if row.attempts >= row.max_attempts]
     again = [row for row in rows if row.attempts < row.max_attempts]
-    Notification.objects.filter(id__in=exhausted).update(
+    Notification.objects.filter(id__in=[row.id for row in exhausted]).update(
         status=Status.FAILED,
         failure_reason=FailureReason.WORKER_LOST,
         last_error=WORKER_LOST_ERROR,
         lease_expires_at=None,
         updated_at=now,
     )
+    sources = [row for row in exhausted if not row.event_type]
+    events_record_changed(
+        ids=[row.id for row in sources], owner_ids={row.owner_id for row in sources}, event_type=EventType.FAILED
+    )
+    for endpoint_id in {row.endpoint_id for row in rows if row.endpoint_id}:  # a lost attempt is a failed one
+        endpoint_delivery_outcome(endpoint_id=endpoint_id, succeeded=False, now=now)
     token = uuid.uuid4()
     Notification.objects.filter(id__in=[row.id for row in again]).update(
         status=Status.RETRYING,

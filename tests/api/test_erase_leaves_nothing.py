@@ -21,7 +21,14 @@ MARKERS = (PERSON, EMAIL, PHONE, TOKEN, NAME, "grace.hopper")
 
 
 @pytest.fixture
-def person(alice):
+def endpoint(alice, sink, allow_private):
+    """An endpoint for every event: what it is told about the person goes with the erase too."""
+    assert alice.post("/api/v1/endpoints/", {"url": sink.url}, format="json").status_code == 201
+    return sink
+
+
+@pytest.fixture
+def person(alice, endpoint):
     profile = {"email": EMAIL, "phone": PHONE, "push_tokens": [TOKEN], "locale": "en"}
     assert alice.put(f"/api/v1/recipients/{PERSON}/", profile, format="json").status_code == 201
     assert alice.put("/api/v1/recipients/someone-else/", {"email": "x@example.org"}, format="json").status_code == 201
@@ -47,6 +54,8 @@ def person(alice):
         pass
     first = Notification.objects.get(id=ids[0])
     services.notification_deliver(notification_id=first.id, dispatch_token=first.dispatch_token)
+    for event in Notification.objects.exclude(event_type=""):  # the endpoint is told it was sent
+        services.notification_deliver(notification_id=event.id, dispatch_token=event.dispatch_token)
     return ids
 
 
@@ -64,8 +73,11 @@ def everything_the_api_shows(client) -> str:
     return "\n".join(pages)
 
 
-def test_nothing_of_an_erased_person_is_findable_afterwards(alice, person, admin_client, caplog):
+def test_nothing_of_an_erased_person_is_findable_afterwards(alice, person, endpoint, admin_client, caplog):
     assert any(marker in everything_the_api_shows(alice) for marker in MARKERS)  # the check can see them
+    events_before = str(list(Notification.objects.exclude(event_type="").values_list("payload", flat=True)))
+    assert any(marker in events_before for marker in MARKERS)  # the events' check can see them too
+    told_before = len(endpoint.requests)
 
     caplog.set_level(logging.DEBUG)
     assert alice.delete(f"/api/v1/recipients/{PERSON}/").status_code == 204
@@ -87,7 +99,12 @@ def test_nothing_of_an_erased_person_is_findable_afterwards(alice, person, admin
         html(admin_client.get(CHANGELIST, {"q": term})) for term in (PERSON, EMAIL, "grace", PHONE, TOKEN[:20])
     ] + [html(admin_client.get("/admin/notifications/recipient/", {"q": term})) for term in (PERSON, "grace")]
     assert all('id="result_list"' not in page for page in admin_pages)  # no row found by any search
+    events = str(list(Notification.objects.exclude(event_type="").values_list("payload", flat=True)))
+    told = "\n".join(request.body.decode() for request in endpoint.requests[told_before:])
+    assert "notification.cancelled" in told  # the waiting one was cancelled, and its endpoint told
     for marker in MARKERS:
         assert marker not in shown, f"{marker!r} still shown by the API"
         assert marker not in logged, f"{marker!r} logged after the erase"
-    assert Notification.objects.filter(owner=alice.user).count() == 6  # the rows stay, for the counts
+        assert marker not in events, f"{marker!r} still in an event"
+        assert marker not in told, f"{marker!r} told to an endpoint after the erase"
+    assert Notification.objects.filter(owner=alice.user, event_type="").count() == 6  # the rows stay, for the counts

@@ -1,0 +1,119 @@
+"""``/api/v1/endpoints/``: where a client hears what became of its notifications (events)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from notifications import selectors, services
+from notifications.api.endpoint_serializers import (
+    EndpointFieldsSerializer,
+    EndpointRecoveredSerializer,
+    EndpointRecoverSerializer,
+    EndpointSerializer,
+    EndpointUpdateSerializer,
+)
+from notifications.api.pagination import NewestFirst
+from notifications.api.parsers import require_body_media_type
+from notifications.api.views import UNSUPPORTED
+from notifications.models import Endpoint
+
+NOT_FOUND = OpenApiResponse(description="Unknown id, or another client's.")
+BAD_REQUEST = OpenApiResponse(
+    description='Errors by field, e.g. {"url": ["… refused unless WEBHOOK_ALLOW_PRIVATE=true."]}, '
+    '{"events": {"0": ["\\"x\\" is not a valid choice."]}}, or {"detail": "At most 20 endpoints per client; …"}.'
+)
+# Each is posted as it is by tests/test_schema.py: an example that stops working fails the build.
+CREATE_EXAMPLES = [
+    OpenApiExample(
+        "outcomes",
+        summary="Sent and failed only",
+        value={
+            "url": "https://example.com/hooks/notifier-events",
+            "events": ["notification.sent", "notification.failed"],
+            "description": "order service",
+        },
+        request_only=True,
+    ),
+]
+BODY_ACTIONS = ("create", "partial_update", "recover")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your endpoints, newest first", responses={200: EndpointSerializer(many=True)}),
+    retrieve=extend_schema(summary="Get an endpoint", responses={200: EndpointSerializer, 404: NOT_FOUND}),
+    create=extend_schema(
+        summary="Add an endpoint: events about your notifications are POSTed to it, signed",
+        request=EndpointFieldsSerializer,
+        examples=CREATE_EXAMPLES,
+        responses={201: EndpointSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED},
+    ),
+    partial_update=extend_schema(
+        summary="Change an endpoint; enabled=true re-enables one the service disabled",
+        request=EndpointUpdateSerializer,
+        responses={200: EndpointSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 415: UNSUPPORTED},
+    ),
+    destroy=extend_schema(
+        summary="Delete an endpoint (its events not yet delivered are dropped)", responses={204: None, 404: NOT_FOUND}
+    ),
+)
+class EndpointViewSet(viewsets.GenericViewSet):
+    serializer_class = EndpointSerializer
+    pagination_class = NewestFirst
+    queryset = Endpoint.objects.none()  # for the schema; requests use the selectors
+    lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, permissions and throttling first
+        if self.action in BODY_ACTIONS:
+            require_body_media_type(request)
+
+    def get_object(self) -> Endpoint:
+        endpoint = selectors.endpoint_get(owner=self.request.user, endpoint_id=self.kwargs["pk"])
+        if endpoint is None:
+            raise Http404
+        return endpoint
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.endpoint_list(owner=request.user))
+        return self.get_paginated_response(EndpointSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(EndpointSerializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        serializer = EndpointFieldsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.endpoint_create(owner=request.user, data=serializer.validated_data)
+        return Response(EndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        endpoint = self.get_object()
+        changes = EndpointUpdateSerializer(data=request.data)
+        changes.is_valid(raise_exception=True)
+        endpoint = services.endpoint_update(endpoint=endpoint, changes=changes.validated_data)
+        return Response(EndpointSerializer(endpoint).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.endpoint_delete(endpoint=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Send again every event delivery to this endpoint that failed since a time",
+        request=EndpointRecoverSerializer,
+        examples=[
+            OpenApiExample("since", summary="Since a time", value={"since": "2025-01-01T00:00:00Z"}, request_only=True)
+        ],
+        responses={202: EndpointRecoveredSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 415: UNSUPPORTED},
+    )
+    @action(detail=True, methods=["post"])
+    def recover(self, request: Request, pk: str) -> Response:
+        endpoint = self.get_object()
+        options = EndpointRecoverSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        recovered = services.endpoint_recover(endpoint=endpoint, since=options.validated_data["since"])
+        return Response({"recovered": recovered}, status=status.HTTP_202_ACCEPTED)
