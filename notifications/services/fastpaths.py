@@ -16,6 +16,8 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
+from notifications import metrics
+from notifications.logcontext import current_trace_id
 from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status
 
 _FIELDS = Notification._meta.concrete_fields
@@ -50,7 +52,11 @@ def insert_many(notifications: list[Notification]) -> None:
     """
     connection = _connection()
     if connection.vendor != "postgresql" or not notifications:
+        trace_id = current_trace_id()
+        for notification in notifications:
+            notification.trace_id = notification.trace_id or trace_id
         Notification.objects.bulk_create(notifications)
+        _count_on_commit([(n.channel, n.event_type) for n in notifications])
         return
     now = timezone.now()
     for notification in notifications:  # the caller reads the times back, as after save()
@@ -80,6 +86,8 @@ def insert_values(rows: list[list[Any]], *, now: datetime | None = None) -> None
     connection = _connection()
     if not rows:
         return
+    _stamp_trace(rows)
+    _count_on_commit([(row[_CHANNEL], row[_EVENT_TYPE]) for row in rows])
     if connection.vendor != "postgresql":
         Notification.objects.bulk_create([Notification(*row) for row in rows])
         return
@@ -101,6 +109,25 @@ def insert_values(rows: list[list[Any]], *, now: datetime | None = None) -> None
 
 
 NOTIFICATION_FIELDS = _FIELDS
+_CHANNEL, _EVENT_TYPE, _TRACE_ID = (_ATTNAMES.index(name) for name in ("channel", "event_type", "trace_id"))
+
+
+def _stamp_trace(rows: list[list[Any]]) -> None:
+    """Rows written without a trace id get the request's or task's (a broadcast's, a schedule's)."""
+    trace_id = current_trace_id()
+    if trace_id:
+        for row in rows:
+            row[_TRACE_ID] = row[_TRACE_ID] or trace_id
+
+
+def _count_on_commit(kinds: list[tuple[str, str]]) -> None:
+    """Count the rows once stored: notifications by channel, event deliveries by type."""
+
+    def count() -> None:
+        metrics.notifications_created(channel for channel, event_type in kinds if not event_type)
+        metrics.events_created(event_type for _, event_type in kinds if event_type)
+
+    transaction.on_commit(count, using=Notification.objects.db)
 
 
 def claim_row(

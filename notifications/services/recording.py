@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import notifier
-from notifications import conf
+from notifications import conf, metrics
 from notifications.models import DeadPushToken, DeliveryAttempt, FailureReason, Notification, Outcome, Status
 from notifications.services.fastpaths import finish_attempt
 from notifications.services.profiles import push_token_forget
@@ -141,6 +141,7 @@ def record_suppressed(notification: Notification) -> DeliveryResult | None:
     )
     if not held:
         return None
+    metrics.suppressed(channel=notification.channel)
     logger.info("notification %s: suppressed, the recipient opted out", notification.id)
     return DeliveryResult(notification.id, Status.SUPPRESSED)
 
@@ -186,9 +187,18 @@ def record_attempt(
         provider=provider,
     )
     held = _write_outcome(notification, fields, attempt)
-    if not held:
+    if held:
+        _count(notification, status=status, provider=provider, started_at=started_at, now=now)
+    else:
         logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
     return held
+
+
+def _count(notification: Notification, *, status: str, provider: str, started_at: datetime, now: datetime) -> None:
+    seconds = (now - started_at).total_seconds()
+    metrics.attempt_recorded(channel=notification.channel, provider=provider, status=status, seconds=seconds)
+    if status == Status.SENT:
+        metrics.sent(priority=notification.priority, send_at=notification.send_at, sent_at=now)
 
 
 def storable(text: str, limit: int) -> str:
