@@ -2,8 +2,8 @@
 
 prometheus_client decides at import whether it is in multiprocess mode, from
 ``PROMETHEUS_MULTIPROC_DIR``, and then each process writes its samples to files of its own
-there, which a scrape sums. So the directory is chosen here, before anything imports
-prometheus_client (nothing here does): one per process group, a gunicorn master with its
+there, which a scrape sums. So the directory is chosen here, before the service's metrics
+are made (nothing here imports prometheus_client): one per process group, a gunicorn master with its
 workers (``web-…``) or a Celery worker with its pool (``worker-…``), so the web's /metrics
 never adds in a worker's counts, and two workers on one host never share files. Emptied
 at start: counts begin again with the process, as Prometheus expects of a counter.
@@ -19,6 +19,7 @@ import contextlib
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 from config.settings.env import VAR_DIR
@@ -31,6 +32,11 @@ def choose(role: str) -> Path:
     path = VAR_DIR / "metrics" / f"{role}-{socket.gethostname()}-{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
     os.environ[ENV] = str(path)
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        # Imported already: Flower's plugin to the ``celery`` command imports prometheus_client
+        # before the app. Metrics made from now on (ours) take the multiprocess values.
+        values.ValueClass = values.get_value_class()
     return path
 
 

@@ -53,8 +53,9 @@ def notifications_created(channels: Iterable[str]) -> None:
 
 
 def attempt_recorded(*, channel: str, provider: str, status: str, seconds: float) -> None:
-    """An attempt's outcome was written: ``status`` is the row's new one."""
-    DELIVERIES.labels(channel, provider, OUTCOMES.get(status, status)).inc()
+    """An attempt's outcome was written: ``status`` is the row's new one. ``provider``: the
+    service that answered, the channel's name when it has no other (a webhook)."""
+    DELIVERIES.labels(channel, provider or channel, OUTCOMES.get(status, status)).inc()
     DURATION.labels(channel).observe(seconds)
 
 
@@ -63,7 +64,7 @@ def sent(*, priority: str, send_at: datetime, sent_at: datetime) -> None:
 
 
 def suppressed(*, channel: str) -> None:
-    DELIVERIES.labels(channel, "", "suppressed").inc()
+    DELIVERIES.labels(channel, channel, "suppressed").inc()
 
 
 def deferred(*, channel: str, reason: str) -> None:
