@@ -73,9 +73,7 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
     app = current_app
     now = timezone.now()
     messages = _messages(dispatches, now)
-    trace_id = current_trace_id()
-    # The request's (or task's) trace id travels with the message, for the worker's log lines.
-    headers = {TRACE_HEADER: trace_id} if trace_id else None
+    headers = trace_headers()
     failed: list[Dispatch] = []
     try:
         with app.producer_or_acquire() as producer:
@@ -100,6 +98,13 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
         logger.exception("broker unavailable: %d notification(s) left for the sweep", len(dispatches))
         return list(dispatches)
     return failed
+
+
+def trace_headers() -> dict[str, str] | None:
+    """The message headers that carry the request's (or task's) trace id to the worker, for its
+    log lines and the rows it writes; ``None`` outside a request or task."""
+    trace_id = current_trace_id()
+    return {TRACE_HEADER: trace_id} if trace_id else None
 
 
 def queues_with_backlog(priorities: list[str]) -> list[str]:

@@ -8,7 +8,9 @@ import re
 
 import pytest
 
+from notifications import logcontext
 from notifications.models import Notification
+from tests.services.test_broadcast_expansion import broadcast, expand_all, owner, profiles  # noqa: F401  a fixture
 from tests.test_settings import start
 
 URL = "/api/v1/notifications/"
@@ -37,6 +39,14 @@ def test_every_row_of_a_bulk_request_gets_its_request_id(alice):
     assert response.status_code == 201
     ids = [item["id"] for item in response.json()["notifications"]]
     assert set(Notification.objects.filter(id__in=ids).values_list("trace_id", flat=True)) == {"bulk-1"}
+
+
+def test_a_broadcasts_rows_get_the_trace_id_of_the_task_that_writes_them(owner):  # noqa: F811
+    profiles(owner, ["ann", "bob"])
+    sent = broadcast(owner, to=["ann", "bob"])
+    with logcontext.bound(trace_id="campaign-12"):  # as the expansion task binds its message's
+        expand_all(sent.id)
+    assert list(Notification.objects.filter(broadcast=sent).values_list("trace_id", flat=True)) == ["campaign-12"] * 2
 
 
 def test_any_answer_carries_a_request_id(client):
