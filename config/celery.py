@@ -9,12 +9,21 @@ with them, before a ``worker_init`` handler of ours would run. Its signal handle
 
 import os
 import sys
+from pathlib import Path
 
 from celery import Celery
 
 from config import metrics_dir
 
-if "worker" in sys.argv[1:]:
+
+def _is_worker(argv: list[str]) -> bool:
+    """``celery … worker`` (or ``python -m celery … worker``), not another command that says it."""
+    program = Path(argv[0]) if argv else Path()
+    celery = program.name == "celery" or (program.name == "__main__.py" and program.parent.name == "celery")
+    return celery and "worker" in argv[1:]
+
+
+if _is_worker(sys.argv):
     metrics_dir.clean(metrics_dir.choose("worker"))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

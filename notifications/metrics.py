@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
 from prometheus_client import Counter, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from notifier import gate_reads
 
@@ -46,35 +48,41 @@ EVENTS = Counter("notifier_events", "Events to clients' endpoints, stored.", ["t
 OUTCOMES = {"sent": "sent", "retrying": "retry", "failed": "failed", "suppressed": "suppressed"}
 
 
+@cache
+def _child(metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
+    # ``labels()`` validates and locks on every call: a label set's child is looked up once.
+    return metric.labels(*labels)
+
+
 def notifications_created(channels: Iterable[str]) -> None:
     """Rows stored, one channel per row (a bulk request's, a broadcast batch's)."""
     for channel, count in Tally(channels).items():
-        CREATED.labels(channel).inc(count)
+        _child(CREATED, channel).inc(count)
 
 
 def attempt_recorded(*, channel: str, provider: str, status: str, seconds: float) -> None:
     """An attempt's outcome was written: ``status`` is the row's new one. ``provider``: the
     service that answered, the channel's name when it has no other (a webhook)."""
-    DELIVERIES.labels(channel, provider or channel, OUTCOMES.get(status, status)).inc()
-    DURATION.labels(channel).observe(seconds)
+    _child(DELIVERIES, channel, provider or channel, OUTCOMES.get(status, status)).inc()
+    _child(DURATION, channel).observe(seconds)
 
 
 def sent(*, priority: str, send_at: datetime, sent_at: datetime) -> None:
-    LATENESS.labels(priority).observe((sent_at - send_at).total_seconds())
+    _child(LATENESS, priority).observe((sent_at - send_at).total_seconds())
 
 
 def suppressed(*, channel: str) -> None:
-    DELIVERIES.labels(channel, channel, "suppressed").inc()
+    _child(DELIVERIES, channel, channel, "suppressed").inc()
 
 
 def deferred(*, channel: str, reason: str) -> None:
     """A gate said not now; ``reason`` a kind (breaker, host, rate, quiet_hours), never free text."""
-    DEFERRALS.labels(channel, reason).inc()
+    _child(DEFERRALS, channel, reason).inc()
 
 
 def events_created(types: Iterable[str]) -> None:
     for event_type, count in Tally(types).items():
-        EVENTS.labels(event_type).inc(count)
+        _child(EVENTS, event_type).inc(count)
 
 
 def beat_heartbeat() -> None:
