@@ -23,22 +23,27 @@ TOKEN = "scrape-me"
 COUNT = 48
 
 
+def create_concurrently(base: str, token: str, url: str, count: int) -> list[str]:
+    """``count`` webhooks created through the API, 8 requests at a time: both gunicorn workers answer some."""
+
+    def create(n: int) -> str:
+        body = {"channel": "webhook", "recipient": url, "payload": {"n": n}}
+        headers = {"Authorization": f"Token {token}"}
+        response = httpx.post(f"{base}/api/v1/notifications/", json=body, headers=headers, timeout=30)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(create, range(count)))
+
+
 def test_counters_add_up_across_gunicorn_workers_and_pool_processes(alice, sink, start_worker, tmp_path):
     sink.default = Reply(delay=0.05)  # a send takes a while: both pool processes take some
     port = free_port()
     worker = start_worker(WORKER_METRICS_PORT=str(port), METRICS_TOKEN=TOKEN)
     web, base = start_gunicorn(database_url(), tmp_path / "web.log", METRICS_TOKEN=TOKEN, WEBHOOK_ALLOW_PRIVATE="true")
     try:
-        headers = {"Authorization": f"Token {token_of(alice)}"}
-
-        def create(n: int) -> str:
-            body = {"channel": "webhook", "recipient": sink.url, "payload": {"n": n}}
-            response = httpx.post(f"{base}/api/v1/notifications/", json=body, headers=headers, timeout=30)
-            assert response.status_code == 201, response.text
-            return response.json()["id"]
-
-        with ThreadPoolExecutor(8) as pool:  # concurrent requests: both gunicorn workers answer some
-            ids = list(pool.map(create, range(COUNT)))
+        ids = create_concurrently(base, token_of(alice), sink.url, COUNT)
         sink.wait_for(COUNT, timeout=60)
         wait_until(
             lambda: Notification.objects.filter(id__in=ids, status=Status.SENT).count() == COUNT,
@@ -73,6 +78,7 @@ def test_counters_add_up_across_gunicorn_workers_and_pool_processes(alice, sink,
         assert value(worker_text, "notifier_due_backlog") is None  # the backlog is web's to tell
         pool_processes = set(re.findall(r"ForkPoolWorker-\d+", worker.text()))
         assert len(pool_processes) == 2, pool_processes
+        assert "succeeded in" in worker.text() and f"notification={ids[-1]}" in worker.text()  # plain lines name it
         assert len(metrics_files("worker", worker.pid)) >= 2, "one pool process sent everything"
     finally:
         web.stop()
