@@ -17,7 +17,7 @@ def start_gunicorn(database_url: str, log: Path, workers: int = 2, **env: str) -
     """``gunicorn -c config/gunicorn.py config.wsgi:application`` on a free port; (process, base url)."""
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"]
-    argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", "-"]
     proc = Proc("web", argv, {**os.environ, "DATABASE_URL": database_url, **env}, log)
     base = f"http://127.0.0.1:{port}"
     proc.wait_for_http(f"{base}/healthz")

@@ -4,6 +4,8 @@ OTLP/HTTP to a local collector stand-in."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -55,12 +57,14 @@ def test_one_trace_covers_the_request_the_task_and_the_provider_call(
 ):
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "100"}
     start_worker(**otel)
-    web, base = start_gunicorn(database_url(), tmp_path / "web.log", workers=1, WEBHOOK_ALLOW_PRIVATE="true", **otel)
+    web, base = start_gunicorn(
+        database_url(), tmp_path / "web.log", workers=1, WEBHOOK_ALLOW_PRIVATE="true", LOG_FORMAT="json", **otel
+    )
     try:
         created = httpx.post(
             f"{base}/api/v1/notifications/",
             json={"channel": "webhook", "recipient": sink.url},
-            headers={"Authorization": f"Token {token_of(alice)}"},
+            headers={"Authorization": f"Token {token_of(alice)}", "X-Request-ID": "traced-1"},
             timeout=30,
         )
         assert created.status_code == 201, created.text
@@ -82,6 +86,9 @@ def test_one_trace_covers_the_request_the_task_and_the_provider_call(
         assert server in ancestors(run, by_id)  # through the publish's span
         assert run in ancestors(call, by_id)
         assert not server.parent_span_id  # the trace starts at the request
+        web_lines = [json.loads(line) for line in web.text().splitlines() if line.strip()]  # all JSON
+        access = [line["event"] for line in web_lines if line["logger"] == "gunicorn.access"]
+        assert any('"POST /api/v1/notifications/' in event and "request_id=traced-1" in event for event in access)
     finally:
         web.stop()
 
