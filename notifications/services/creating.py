@@ -168,7 +168,7 @@ def notification_create(
             if member:
                 digest_join(notification=notification, digest=data["digest"], now=now)
             notification.save(force_insert=True)
-            transaction.on_commit(lambda: metrics.notifications_created([notification.channel]))
+            metrics.notifications_created([notification.channel])
             publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
     except IntegrityError:
         # A concurrent request with the same key won the insert.

@@ -104,7 +104,7 @@ def _digest_of(members: list[Notification], now: datetime) -> Notification:
         )
     digest.digest = [str(member.id) for member in members]
     digest.save(force_insert=True)
-    transaction.on_commit(lambda: metrics.notifications_created([digest.channel]))
+    metrics.notifications_created([digest.channel])
     if digest.status == Status.SCHEDULED:
         publish_on_commit([dispatch_of(digest)])
     return digest
