@@ -3,14 +3,17 @@ PostgreSQL and Redis at scrape time, and METRICS_TOKEN."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from notifications import services, tasks
-from notifications.models import Status
+from notifications.models import Notification, Status
+from tests.conftest import database_url
 from tests.observability.scraping import total, value
 from tests.services.test_gates import FlakyProvider, deliver, pager  # noqa: F401  the fixture
 
@@ -112,3 +115,14 @@ def test_with_redis_down_the_scrape_answers_without_its_gauges(db, redis_down):
     assert value(text, "notifier_due_backlog") == 0
     assert value(text, "notifier_beat_heartbeat_age_seconds") is None  # left out, not a wrong 0
     assert total(text, "notifier_breaker_open") == 0
+
+
+def test_a_scrape_behind_a_locked_table_answers_within_its_timeout_without_the_backlog(transactional_db):
+    with psycopg.connect(database_url()) as other:  # holds the table as a long migration would
+        other.execute(f"LOCK TABLE {Notification._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        text = scrape()
+        took = time.monotonic() - started
+    assert took < 5, f"the scrape took {took:.1f}s"
+    assert value(text, "notifier_due_backlog") is None  # left out, not a wrong 0
+    assert "notifier_breaker_open" in text  # the Redis gauges are unaffected
