@@ -39,7 +39,8 @@ def start(service_name: str, *, web: bool = False) -> None:
     if web:
         from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-        DjangoInstrumentor().instrument()
+        # Probes and scrapes every few seconds are not traces worth keeping.
+        DjangoInstrumentor().instrument(excluded_urls="healthz,readyz,metrics")
 
 
 def know_tasks() -> None:

@@ -116,6 +116,20 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="metrics"'}
 
 
+class MetricsMiddleware:
+    """Answers ``GET /metrics`` before Django's Host check (first in ``MIDDLEWARE``): Prometheus
+    scrapes each pod by its address, which no ``ALLOWED_HOSTS`` lists. The check guards URLs
+    built from the Host header; this answer builds none."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/metrics":
+            return metrics_view(request)
+        return self.get_response(request)
+
+
 def worker_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
     """A worker's /metrics, as a WSGI application: counters and histograms only."""
     if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):

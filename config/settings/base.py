@@ -74,7 +74,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: everything after it, the view's log lines and the rows it creates, knows the request's id.
+    # Before anything reads the Host header: /metrics answers a scrape by the pod's address.
+    "notifications.scrape.MetricsMiddleware",
+    # Then: everything after it, the view's log lines and the rows it creates, knows the request's id.
     "notifications.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

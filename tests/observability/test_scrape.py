@@ -102,6 +102,12 @@ def test_beats_heartbeat_age_comes_from_the_schedules_pass(db):
     assert 0 <= value(scrape(), "notifier_beat_heartbeat_age_seconds") < 5
 
 
+def test_a_scrape_by_the_pods_address_needs_no_allowed_host(db):
+    response = Client().get("/metrics", headers={"Host": "10.1.2.3:8000"})
+    assert response.status_code == 200
+    assert Client().get("/healthz", headers={"Host": "10.1.2.3:8000"}).status_code == 400  # the check stays
+
+
 def test_a_metrics_token_is_required_as_a_bearer_token(db, settings):
     settings.METRICS_TOKEN = "s3cret-token"
     assert Client().get("/metrics").status_code == 401
