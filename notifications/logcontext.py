@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 
 notification_id_var: ContextVar[str] = ContextVar("notification_id", default="")
 trace_id_var: ContextVar[str] = ContextVar("trace_id", default="")
+# Inside a Celery task, between its prerun and postrun signals (``bind(task=True)``, ``unbind``).
+_in_task: ContextVar[bool] = ContextVar("in_task", default=False)
 
 # X-Request-ID as the API takes it: short, and safe to echo in a header and a log line.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -58,8 +60,10 @@ def bound(*, notification_id: object = None, trace_id: str | None = None) -> Ite
             var.reset(token)
 
 
-def bind(*, notification_id: object = None, trace_id: str | None = None) -> None:
+def bind(*, notification_id: object = None, trace_id: str | None = None, task: bool = False) -> None:
     """Like ``bound``, until ``unbind`` (Celery's prerun and postrun signals bracket a task)."""
+    if task:
+        _in_task.set(True)
     if notification_id is not None:
         notification_id_var.set(str(notification_id))
     if trace_id is not None:
@@ -69,6 +73,14 @@ def bind(*, notification_id: object = None, trace_id: str | None = None) -> None
 def unbind() -> None:
     notification_id_var.set("")
     trace_id_var.set("")
+    _in_task.set(False)
+
+
+def bind_in_task(*, trace_id: str) -> None:
+    """The rest of this task's lines (Celery's own retry and success lines after it) carry
+    ``trace_id``; outside a task (a shell, a test) nothing changes, as nothing would unbind it."""
+    if _in_task.get():
+        trace_id_var.set(trace_id)
 
 
 class ContextFilter(logging.Filter):

@@ -32,7 +32,7 @@ def trace_id_of(request: Any) -> str:
 def _bind(task: Any = None, args: Any = None, **kwargs: Any) -> None:
     trace_id = trace_id_of(task.request) if task is not None else ""
     notification_id = args[0] if task is not None and task.name == DELIVER and args else None
-    logcontext.bind(notification_id=notification_id, trace_id=trace_id or logcontext.new_trace_id())
+    logcontext.bind(notification_id=notification_id, trace_id=trace_id or logcontext.new_trace_id(), task=True)
 
 
 @signals.task_postrun.connect

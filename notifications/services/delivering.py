@@ -79,7 +79,7 @@ def notification_deliver(
     if notification is None:
         return None
     if notification.trace_id:  # the row's own, over the message's (a sweep's, a retry's)
-        logcontext.bind(trace_id=notification.trace_id)
+        logcontext.bind_in_task(trace_id=notification.trace_id)
     started_at = timezone.now()
     try:
         addresses = addresses_at_send(notification)

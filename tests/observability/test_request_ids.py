@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from notifications import logcontext
+from notifications import logcontext, services
 from notifications.models import Notification
 from tests.services.test_broadcast_expansion import broadcast, expand_all, owner, profiles  # noqa: F401  a fixture
 from tests.test_settings import start
@@ -89,3 +89,10 @@ def test_a_malformed_setting_stops_the_process_at_start_naming_it(name, value):
     done = start(["manage.py", "check"], **{name: value})
     assert done.returncode != 0
     assert f"{name}: " in done.stderr.splitlines()[-1], done.stderr[-2000:]
+
+
+def test_a_delivery_outside_a_task_leaves_the_callers_trace_alone(make_notification):
+    row = make_notification(channel="console", recipient="ops", body="hi", trace_id="row-trace")
+    result = services.notification_deliver(notification_id=row.id, dispatch_token=row.dispatch_token)
+    assert result.status == "sent"
+    assert logcontext.current_trace_id() == ""  # a shell or a test: nothing would unbind it
