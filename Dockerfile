@@ -31,4 +31,4 @@ USER notifier
 EXPOSE 8000 5555
 
 # The Procfile's `web` line; a shell so ${PORT} and ${WEB_CONCURRENCY} are read at start.
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn -c config/gunicorn.py config.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --access-logfile -"]

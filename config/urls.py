@@ -16,6 +16,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # /metrics: notifications.scrape.MetricsMiddleware answers it, before the Host check.
 ]
 
 handler500 = "notifications.api.errors.server_error"

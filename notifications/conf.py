@@ -55,6 +55,21 @@ def retry_after_max() -> int:
     return settings.NOTIFY_RETRY_AFTER_MAX
 
 
+def metrics_token() -> str:
+    """``METRICS_TOKEN``: required as a bearer token on /metrics when set."""
+    return settings.METRICS_TOKEN
+
+
+def worker_metrics_port() -> int:
+    """``WORKER_METRICS_PORT``: where each worker serves /metrics; 0 for nowhere."""
+    return settings.WORKER_METRICS_PORT
+
+
+def log_format() -> str:
+    """``LOG_FORMAT``: ``plain`` or ``json``."""
+    return settings.LOG_FORMAT
+
+
 def lease() -> timedelta:
     return timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
 

@@ -22,6 +22,7 @@ from celery import current_app
 from django.utils import timezone
 
 from notifications import conf
+from notifications.logcontext import current_trace_id
 from notifications.task_names import DELIVER, DELIVER_BATCH
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ MIN_BROKER_DELAY = timedelta(seconds=1)
 # RabbitMQ's delay topology has 28 binary levels. A row due later than that is
 # published for the longest delay; the worker finds it early and re-publishes it.
 MAX_BROKER_DELAY = timedelta(seconds=2**28 - 1)
+# The message header that carries the trace id (X-Request-ID) from the API to the worker.
+TRACE_HEADER = "notifier_trace_id"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
     app = current_app
     now = timezone.now()
     messages = _messages(dispatches, now)
+    headers = trace_headers()
     failed: list[Dispatch] = []
     try:
         with app.producer_or_acquire() as producer:
@@ -77,7 +81,15 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
                 try:
                     # time limits None: the worker's own (from its lease) apply. Otherwise
                     # Celery copies the publisher's task defaults into the message.
-                    app.send_task(name, args=args, producer=producer, time_limit=None, soft_time_limit=None, **options)
+                    app.send_task(
+                        name,
+                        args=args,
+                        producer=producer,
+                        time_limit=None,
+                        soft_time_limit=None,
+                        headers=headers,
+                        **options,
+                    )
                 except Exception:
                     logger.exception("publish failed for %d notification(s)", len(items))
                     failed.extend(item for _, _, _, rest in messages[index:] for item in rest)
@@ -86,6 +98,13 @@ def publish(dispatches: list[Dispatch]) -> list[Dispatch]:
         logger.exception("broker unavailable: %d notification(s) left for the sweep", len(dispatches))
         return list(dispatches)
     return failed
+
+
+def trace_headers() -> dict[str, str] | None:
+    """The message headers that carry the request's (or task's) trace id to the worker, for its
+    log lines and the rows it writes; ``None`` outside a request or task."""
+    trace_id = current_trace_id()
+    return {TRACE_HEADER: trace_id} if trace_id else None
 
 
 def queues_with_backlog(priorities: list[str]) -> list[str]:

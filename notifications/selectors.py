@@ -6,11 +6,12 @@ import functools
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -133,6 +134,34 @@ def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
         "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=Now()).count(),
         "failed_by_reason": failed_by_reason,
     }
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int
+    oldest_due_age: float  # seconds; 0 with nothing due
+    dead_letters: int  # failed in the last DEAD_LETTER_WINDOW
+
+
+DEAD_LETTER_WINDOW = timedelta(hours=24)
+
+
+def backlog(*, timeout: timedelta, now: datetime | None = None) -> Backlog:
+    """The due backlog and the recent dead letters, for the metrics' scrape: two index reads
+    (``notification_live_due``, ``notification_status_updated``), each stopped by
+    ``timeout`` on PostgreSQL, so a slow database cannot hang a scrape (it raises instead)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # SET takes no parameters; set_config(…, true) is SET LOCAL, for this transaction.
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout.total_seconds():.3f}s"])
+        due = Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).aggregate(
+            count=Count("*"), oldest=Min("next_attempt_at")
+        )
+        dead = Notification.objects.filter(status=Status.FAILED, updated_at__gte=now - DEAD_LETTER_WINDOW).count()
+    oldest = (now - due["oldest"]).total_seconds() if due["oldest"] else 0.0
+    return Backlog(due=due["count"], oldest_due_age=max(oldest, 0.0), dead_letters=dead)
 
 
 def recipient_list(*, owner: AbstractBaseUser) -> QuerySet[Recipient]:

@@ -22,7 +22,8 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from notifications import conf, services, task_names
+from notifications import conf, logcontext, metrics, services, task_names
+from notifications.dispatch import TRACE_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class DeliveryTask(Task):
             )
         elif isinstance(exc, DATABASE_DOWN):
             countdown = services.retry_countdown(attempts=1)
+        if logcontext.current_trace_id():  # the retry's log lines keep the trace
+            options.setdefault("headers", {TRACE_HEADER: logcontext.current_trace_id()})
         return super().retry(
             args=args, kwargs=kwargs, exc=exc, throw=throw, countdown=countdown, max_retries=None, **options
         )
@@ -158,7 +161,9 @@ def sweep_broadcasts() -> int:
 
 @shared_task(name=task_names.RUN_SCHEDULES, ignore_result=True)
 def run_schedules() -> int:
-    """Every 5 seconds: due schedules' occurrences made once each (services.schedules_run)."""
+    """Every 5 seconds: due schedules' occurrences made once each (services.schedules_run).
+    Its heartbeat says beat is alive (``notifier_beat_heartbeat_age_seconds``)."""
+    metrics.beat_heartbeat()
     return services.schedules_run()
 
 

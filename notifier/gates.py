@@ -44,9 +44,11 @@ BUCKETS = 6
 class NotNow(Exception):
     """A gate is closed: try again in ``retry_in`` seconds, spending no attempt."""
 
-    def __init__(self, reason: str, *, retry_in: float, until: datetime | None = None) -> None:
+    def __init__(self, reason: str, *, retry_in: float, until: datetime | None = None, kind: str = "") -> None:
         super().__init__(reason)
         self.retry_in = retry_in
+        # Which gate, in a word (``breaker``, ``host``, ``rate``, ``quiet_hours``): a metric's label.
+        self.kind = kind
         # An exact time to wait for (the end of quiet hours), when the gate knows one.
         self.until = until
 
@@ -226,7 +228,7 @@ def _pass(admission: Admission) -> None:
                 _BREAKER_ALLOW, 3, f"{base}:open", f"{base}:tripped", f"{base}:probe", int(settings.host_lease * 1000)
             )
             if wait > 0:
-                raise NotNow(f"circuit breaker open for {keys.breaker}", retry_in=_spread(wait / 1000))
+                raise NotNow(f"circuit breaker open for {keys.breaker}", retry_in=_spread(wait / 1000), kind="breaker")
             admission.probe = wait == -1
         rate = settings.rates.get(keys.rate.upper()) if keys.rate else None
         if rate:
@@ -244,7 +246,7 @@ def _pass(admission: Admission) -> None:
 def _take_rate(client: redis.Redis, settings: GateSettings, name: str, *, limit: int, period: int, what: str) -> None:
     wait = client.eval(_RATE_TAKE, 1, _keys(settings, "rate", name), limit, period * 1000)
     if wait > 0:
-        raise NotNow(f"rate limit of {what} reached", retry_in=_spread(wait / 1000))
+        raise NotNow(f"rate limit of {what} reached", retry_in=_spread(wait / 1000), kind="rate")
 
 
 def take_rate(name: str, *, limit: int, period: int, what: str) -> None:
@@ -305,7 +307,7 @@ def _take_host_slot(client: redis.Redis, admission: Admission) -> None:
         time.sleep(min(max(hold, 0.002), 0.05))
     turns = max(1.0, place / settings.host_concurrency)
     wait = max(hold if hold is not None else settings.host_wait, 0.5) * turns
-    raise NotNow(f"{settings.host_concurrency} sends to {keys.host} in flight", retry_in=_spread(wait))
+    raise NotNow(f"{settings.host_concurrency} sends to {keys.host} in flight", retry_in=_spread(wait), kind="host")
 
 
 def _leave(admission: Admission) -> None:

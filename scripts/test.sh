@@ -52,6 +52,8 @@ export REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
 export CACHE_KEY_PREFIX="notifier-test-$run_id"
 export NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$run_id"
 export NOTIFIER_ENV_FILE=/dev/null  # a developer's .env must not change what the tests see
+# Workers serve no /metrics port unless a test gives one: concurrent runs would contend for 9808.
+export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-0}"
 export DEBUG=false SECRET_KEY="test-only-$run_id" ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
 
 [ "${SKIP_LINT:-0}" = 1 ] || ruff check .

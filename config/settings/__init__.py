@@ -7,9 +7,9 @@ listed in the README.
 
 Split by concern, each module reading its own part of the environment through ``env``:
 ``base`` (Django), ``mail``, ``api``, ``notify`` (the service and its providers), ``broker``
-(Celery), on ``env`` (the strict reader, ``BASE_DIR``, ``VAR_DIR``). Every setting is an
-upper-case name of one of them; a module imports what it reads from another, so the order of
-the imports below does not matter.
+(Celery), ``observability`` (metrics, logs, traces), on ``env`` (the strict reader,
+``BASE_DIR``, ``VAR_DIR``). Every setting is an upper-case name of one of them; a module
+imports what it reads from another, so the order of the imports below does not matter.
 """
 
 from config.settings.api import *  # noqa: F403
@@ -18,3 +18,4 @@ from config.settings.broker import *  # noqa: F403
 from config.settings.env import BASE_DIR, VAR_DIR  # noqa: F401 -- settings others read
 from config.settings.mail import *  # noqa: F403
 from config.settings.notify import *  # noqa: F403
+from config.settings.observability import *  # noqa: F403

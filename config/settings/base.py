@@ -42,7 +42,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Off by default: TLS usually ends at a proxy or load balancer that redirects plain HTTP itself.
 # Probes call the health endpoints over plain HTTP from inside the network, so they never redirect.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # "HEADER,VALUE", e.g. HTTP_X_FORWARDED_PROTO,https: only behind a proxy that always sets (or
 # strips) that header, since a client could otherwise claim HTTPS. Unset: trust no header.
 _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
@@ -74,6 +74,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything reads the Host header: /metrics answers a scrape by the pod's address.
+    "notifications.scrape.MetricsMiddleware",
+    # Then: everything after it, the view's log lines and the rows it creates, knows the request's id.
+    "notifications.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,13 +188,3 @@ STATIC_ROOT = VAR_DIR / "static"
 # a collectstatic (embedded, DEBUG) it finds them in the apps directly.
 WHITENOISE_USE_FINDERS = DEBUG or _EMBEDDED
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request at INFO: the attempts table already records them.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}

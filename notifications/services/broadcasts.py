@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notifications.dispatch import trace_headers
 from notifications.exceptions import ContentInvalid
 from notifications.models import Broadcast, BroadcastStatus, Notification, Template, Topic
 from notifications.services.changing import notifications_cancel_live
@@ -74,6 +75,7 @@ def publish_expansions(broadcast_ids: Iterable[uuid.UUID | str]) -> None:
                     producer=producer,
                     time_limit=None,
                     soft_time_limit=None,
+                    headers=trace_headers(),  # the broadcast's rows get the request's trace id
                 )
     except Exception:
         logger.exception("broker unavailable: expansion left to the broadcast sweep")

@@ -20,8 +20,9 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from notifications import conf
+from notifications import conf, metrics
 from notifications.exceptions import ContentInvalid, IdempotencyConflict
+from notifications.logcontext import current_trace_id
 from notifications.models import EventType, FailureReason, Notification, Recipient, Schedule, Status
 from notifications.services.digests import digest_join, digest_member_check, digest_member_prepare
 from notifications.services.events import events_record
@@ -97,6 +98,7 @@ def _new_notification(
         last_enqueued_at=now,
         to=data.get("to") or "",
         category=data.get("category") or "",
+        trace_id=current_trace_id(),
     )
     if not allowed:
         _suppress(notification)
@@ -170,6 +172,7 @@ def notification_create(
             if member:
                 digest_join(notification=notification, digest=data["digest"], now=now)
             notification.save(force_insert=True)
+            metrics.notifications_created([notification.channel])
             publish_on_commit([dispatch_of(n) for n in _publishable([notification])])
             if suppressed:
                 events_record(notifications=[notification], event_type=EventType.SUPPRESSED)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from notifications import metrics
 from notifications.dispatch import Dispatch
 from notifications.models import Notification, Status
 from notifications.services.publishing import publish_or_leave_to_sweep
@@ -28,10 +29,10 @@ DEFERRED = "deferred"
 
 
 def notification_defer(
-    notification: Notification, *, retry_in: float, reason: str, until: datetime | None = None
+    notification: Notification, *, retry_in: float, reason: str, until: datetime | None = None, kind: str = ""
 ) -> DeliveryResult | None:
     """Put a claimed row back to wait ``retry_in`` seconds, or until ``until`` when the gate
-    named an exact time; ``None`` if the claim was lost."""
+    named an exact time; ``None`` if the claim was lost. ``kind``: which gate, in a word."""
     now = timezone.now()
     due = until if until is not None and until > now else now + timedelta(seconds=retry_in)
     token = uuid.uuid4()
@@ -51,6 +52,7 @@ def notification_defer(
     )
     if not held:
         return None
+    metrics.deferred(channel=notification.channel, reason=kind or "other")
     logger.info("notification %s: not now (%s); again in %.1fs", notification.id, reason, (due - now).total_seconds())
     publish_or_leave_to_sweep([Dispatch(notification.id, token, due, notification.priority, notification.attempts - 1)])
     return DeliveryResult(notification.id, DEFERRED)

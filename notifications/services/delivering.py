@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 import notifier
-from notifications import conf, selectors
+from notifications import conf, logcontext, selectors
 from notifications.dispatch import Dispatch, publish
 from notifications.models import LIVE_STATUSES, Notification, Status
 from notifications.services.deferring import DEFERRED, notification_defer
@@ -78,6 +78,8 @@ def notification_deliver(
     notification = _claim_when_due(notification_id, dispatch_token)
     if notification is None:
         return None
+    if notification.trace_id:  # the row's own, over the message's (a sweep's, a retry's)
+        logcontext.bind_in_task(trace_id=notification.trace_id)
     started_at = timezone.now()
     try:
         addresses = addresses_at_send(notification)
@@ -88,7 +90,9 @@ def notification_deliver(
     except OptedOut:
         return record_suppressed(notification)
     except gates.NotNow as not_now:
-        return notification_defer(notification, retry_in=not_now.retry_in, reason=str(not_now), until=not_now.until)
+        return notification_defer(
+            notification, retry_in=not_now.retry_in, reason=str(not_now), until=not_now.until, kind=not_now.kind
+        )
     except Exception as exc:  # a provider's bug too: record_failure retries it, never drops it
         return record_failure(notification, started_at=started_at, exc=exc)
     return record_success(notification, started_at=started_at, receipt=receipt)
@@ -287,7 +291,15 @@ def notification_deliver_batch(
 def _deliver_in_batch(
     notification_id: str, dispatch_token: uuid.UUID | str, signing_cache: SigningCache, result: BatchResult
 ) -> bool:
-    """One row of a batch, counted in ``result``; False once the task's soft time limit fired."""
+    """One row of a batch, counted in ``result``; False once the task's soft time limit fired.
+    Its log lines name the row (and its trace), not the batch's first."""
+    with logcontext.bound(notification_id=notification_id, trace_id=logcontext.current_trace_id()):
+        return _deliver_row_of_batch(notification_id, dispatch_token, signing_cache, result)
+
+
+def _deliver_row_of_batch(
+    notification_id: str, dispatch_token: uuid.UUID | str, signing_cache: SigningCache, result: BatchResult
+) -> bool:
     try:
         outcome = notification_deliver(
             notification_id=notification_id, dispatch_token=dispatch_token, signing_cache=signing_cache

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import metrics
 from notifications.exceptions import ContentInvalid
 from notifications.models import DigestStatus, DigestWindow, FailureReason, Notification, Status
 from notifications.services.creating import _new_notification
@@ -104,6 +105,7 @@ def _digest_of(members: list[Notification], now: datetime) -> Notification:
         )
     digest.digest = [str(member.id) for member in members]
     digest.save(force_insert=True)
+    metrics.notifications_created([digest.channel])
     if digest.status == Status.SCHEDULED:
         publish_on_commit([dispatch_of(digest)])
     elif digest.status in EVENT_OF_STATUS:  # failed to render, or suppressed: told to the endpoints

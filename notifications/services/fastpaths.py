@@ -16,6 +16,8 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
+from notifications import metrics
+from notifications.logcontext import current_trace_id
 from notifications.models import LIVE_STATUSES, DeliveryAttempt, Notification, Status
 
 _FIELDS = Notification._meta.concrete_fields
@@ -50,7 +52,11 @@ def insert_many(notifications: list[Notification]) -> None:
     """
     connection = _connection()
     if connection.vendor != "postgresql" or not notifications:
+        trace_id = current_trace_id()
+        for notification in notifications:
+            notification.trace_id = notification.trace_id or trace_id
         Notification.objects.bulk_create(notifications)
+        _count([(n.channel, n.event_type) for n in notifications])
         return
     now = timezone.now()
     for notification in notifications:  # the caller reads the times back, as after save()
@@ -80,8 +86,11 @@ def insert_values(rows: list[list[Any]], *, now: datetime | None = None) -> None
     connection = _connection()
     if not rows:
         return
+    _stamp_trace(rows)
+    kinds = [(row[_CHANNEL], row[_EVENT_TYPE]) for row in rows]
     if connection.vendor != "postgresql":
         Notification.objects.bulk_create([Notification(*row) for row in rows])
+        _count(kinds)
         return
     now = now or timezone.now()
     adapted: dict[int, Any] = {}
@@ -98,9 +107,27 @@ def insert_values(rows: list[list[Any]], *, now: datetime | None = None) -> None
                     adapted[key] = None if value is None else json.dumps(value, cls=_FIELDS[index].encoder)
                 row[index] = adapted[key]
             copy.write_row(row)
+    _count(kinds)
 
 
 NOTIFICATION_FIELDS = _FIELDS
+_CHANNEL, _EVENT_TYPE, _TRACE_ID = (_ATTNAMES.index(name) for name in ("channel", "event_type", "trace_id"))
+
+
+def _stamp_trace(rows: list[list[Any]]) -> None:
+    """Rows written without a trace id get the request's or task's (a broadcast's, a schedule's)."""
+    trace_id = current_trace_id()
+    if trace_id:
+        for row in rows:
+            row[_TRACE_ID] = row[_TRACE_ID] or trace_id
+
+
+def _count(kinds: list[tuple[str, str]]) -> None:
+    """Count the rows written: notifications by channel, event deliveries by type. (A
+    transaction rolled back after it, rare, leaves them counted: counting on commit would cost
+    every write a callback.)"""
+    metrics.notifications_created(channel for channel, event_type in kinds if not event_type)
+    metrics.events_created(event_type for _, event_type in kinds if event_type)
 
 
 def claim_row(

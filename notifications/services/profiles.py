@@ -115,7 +115,9 @@ def addresses_at_send(notification: Notification) -> list[str]:
         now = timezone.now()
         ends = audience.quiet_until(profile.quiet_hours, timezone_name=profile.timezone, now=now)
         if ends is not None:
-            raise gates.NotNow("quiet hours of the recipient", retry_in=(ends - now).total_seconds(), until=ends)
+            raise gates.NotNow(
+                "quiet hours of the recipient", retry_in=(ends - now).total_seconds(), until=ends, kind="quiet_hours"
+            )
     addresses = audience.addresses_for(profile, channel)
     if not addresses:
         raise notifier.PermanentError(f"recipient {notification.to!r} has no address for channel {channel!r}")

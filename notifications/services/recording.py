@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import notifier
-from notifications import conf
+from notifications import conf, metrics
 from notifications.models import (
     DeadPushToken,
     DeliveryAttempt,
@@ -163,6 +163,7 @@ def record_suppressed(notification: Notification) -> DeliveryResult | None:
             events_record(notifications=[notification], event_type=EventType.SUPPRESSED, endpoints=endpoints)
     if not held:
         return None
+    metrics.suppressed(channel=notification.channel)
     logger.info("notification %s: suppressed, the recipient opted out", notification.id)
     return DeliveryResult(notification.id, Status.SUPPRESSED)
 
@@ -210,9 +211,11 @@ def record_attempt(
     held = _write_outcome_and_events(notification, fields, attempt)
     if not held:
         logger.warning("notification %s: lease lost before the attempt finished (%s)", notification.id, outcome)
-    elif notification.endpoint_id:
+        return False
+    _count(notification, status=status, provider=provider, started_at=started_at, now=now)
+    if notification.endpoint_id:
         _count_for_endpoint(notification, succeeded=status == Status.SENT, now=now)
-    return held
+    return True
 
 
 def _count_for_endpoint(notification: Notification, *, succeeded: bool, now: datetime) -> None:
@@ -253,6 +256,13 @@ def _write_outcome_and_events(notification: Notification, fields: dict[str, Any]
             return held
         except (OperationalError, InterfaceError):
             _pause_or_raise(notification, pauses)
+
+
+def _count(notification: Notification, *, status: str, provider: str, started_at: datetime, now: datetime) -> None:
+    seconds = (now - started_at).total_seconds()
+    metrics.attempt_recorded(channel=notification.channel, provider=provider, status=status, seconds=seconds)
+    if status == Status.SENT:
+        metrics.sent(priority=notification.priority, send_at=notification.send_at, sent_at=now)
 
 
 def storable(text: str, limit: int) -> str:
