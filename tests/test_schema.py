@@ -117,3 +117,12 @@ def test_every_documented_request_example_works_as_sent(schema, alice):
     for body in patch:
         response = alice.patch(f"/api/v1/notifications/{scheduled['id']}/", body, format="json")
         assert response.status_code == 200, (body, response.json())
+
+
+def test_every_operation_documents_the_request_id_it_takes_and_echoes():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = [op for path in schema["paths"].values() for method, op in path.items() if method != "parameters"]
+    assert len(operations) > 30
+    for operation in operations:
+        assert any(p["in"] == "header" and p["name"] == "X-Request-ID" for p in operation["parameters"])
+        assert all("X-Request-ID" in response["headers"] for response in operation["responses"].values())

@@ -28,7 +28,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "notifier",
-    "DESCRIPTION": "Delayed notifications: webhooks, email and console, delivered at send_at.",
+    "DESCRIPTION": (
+        "Delayed notifications on many channels, delivered at send_at; recipients, templates, "
+        "broadcasts, schedules, digests, and events to the client's endpoints."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -37,6 +40,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name for the one choice set two fields use: delivery_status and a provider report's type;
     # and a notification's channel and a broadcast's channels.
+    # Every operation takes and answers with X-Request-ID (a middleware's, so no view declares it).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notifications.api.schema.request_id_headers",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
         "ChannelEnum": "notifier.registry.KNOWN_CHANNELS",
