@@ -31,7 +31,6 @@ check Redis "$REDIS_HOST" "$REDIS_PORT" 'redis-server --daemonize yes --bind 127
 [ "$missing" = 0 ] || exit 2
 
 run_id="$(date +%Y%m%d%H%M%S)_$$"
-vhost="notifier-test-$run_id"
 if command -v rabbitmqctl >/dev/null; then
   rmq() { rabbitmqctl "$@"; }
 elif docker compose ps --status running rabbitmq 2>/dev/null | grep -q rabbitmq; then
@@ -41,20 +40,61 @@ else
   echo "  install RabbitMQ locally, or run it with: docker compose up -d rabbitmq" >&2
   exit 2
 fi
-rmq -q add_vhost "$vhost" >/dev/null
-rmq -q set_permissions -p "$vhost" "${AMQP_USER:-guest}" '.*' '.*' '.*' >/dev/null
-cleanup() { rmq -q delete_vhost "$vhost" >/dev/null 2>&1 || true; }
+vhosts=()
+cleanup() { for vhost in "${vhosts[@]}"; do rmq -q delete_vhost "$vhost" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT
 
-export DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/notifier_$run_id"
-export CELERY_BROKER_URL="amqp://${AMQP_USER:-guest}:${AMQP_PASSWORD:-guest}@$AMQP_HOST:$AMQP_PORT/$vhost"
 export REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/0"
-export CACHE_KEY_PREFIX="notifier-test-$run_id"
-export NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$run_id"
 export NOTIFIER_ENV_FILE=/dev/null  # a developer's .env must not change what the tests see
 # Workers serve no /metrics port unless a test gives one: concurrent runs would contend for 9808.
 export WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-0}"
-export DEBUG=false SECRET_KEY="test-only-$run_id" ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
+export ALLOWED_HOSTS="testserver,localhost,127.0.0.1"
+
+# A run's vhost, made (and remembered for the clean-up) in this shell, before any run starts.
+add_vhost() {
+  rmq -q add_vhost "notifier-test-$1" >/dev/null
+  rmq -q set_permissions -p "notifier-test-$1" "${AMQP_USER:-guest}" '.*' '.*' '.*' >/dev/null
+  vhosts+=("notifier-test-$1")
+}
+# run_pytest NAME ARGS…: pytest in a run of its own: its own database, vhost, key prefix and
+# var dir, so two of them side by side never see each other's rows, messages or gates.
+run_pytest() {
+  local name="$1"; shift
+  local vhost="notifier-test-$name"
+  DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/notifier_$name" \
+  CELERY_BROKER_URL="amqp://${AMQP_USER:-guest}:${AMQP_PASSWORD:-guest}@$AMQP_HOST:$AMQP_PORT/$vhost" \
+  CACHE_KEY_PREFIX="notifier-test-$name" \
+  NOTIFIER_VAR_DIR="${TMPDIR:-/tmp}/notifier-test-$name" \
+  DEBUG=false SECRET_KEY="test-only-$name" \
+    python -m pytest "$@"
+}
 
 [ "${SKIP_LINT:-0}" = 1 ] || ruff check .
-python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  add_vhost "$run_id"
+  run_pytest "$run_id" "$@"
+  exit
+fi
+
+# The whole suite: the tests that start real processes (workers, beat, gunicorn, the failure
+# injections, the benchmarks' quick run) one at a time, beside the rest (requests, services,
+# admin, deploy files), each in its own run. The two take about as long; together they take
+# the longer one's time on two cores, not the sum.
+PROCESSES=(tests/failures tests/e2e tests/observability tests/test_bench.py)
+others_log="${TMPDIR:-/tmp}/notifier-test-${run_id}-others.log"
+ignores=()
+for path in "${PROCESSES[@]}"; do ignores+=(--ignore "$path"); done
+add_vhost "${run_id}_others"
+add_vhost "${run_id}_processes"
+echo "make test: tests that start processes below; the others run beside them (log: $others_log)"
+run_pytest "${run_id}_others" "${ignores[@]}" >"$others_log" 2>&1 &
+others=$!
+processes_status=0
+run_pytest "${run_id}_processes" "${PROCESSES[@]}" || processes_status=$?
+others_status=0
+wait "$others" || others_status=$?
+echo
+echo "================ the other tests (run beside them) ================"
+cat "$others_log"
+rm -f "$others_log"
+[ "$processes_status" = 0 ] && [ "$others_status" = 0 ]
