@@ -76,17 +76,22 @@ if [ "$#" -gt 0 ]; then
   exit
 fi
 
-# The whole suite: the tests that start real processes (workers, beat, gunicorn, the failure
-# injections, the benchmarks' quick run) one at a time, beside the rest (requests, services,
-# admin, deploy files), each in its own run. The two take about as long; together they take
-# the longer one's time on two cores, not the sum.
-PROCESSES=(tests/failures tests/e2e tests/observability tests/test_bench.py)
-others_log="${TMPDIR:-/tmp}/notifier-test-${run_id}-others.log"
-ignores=()
-for path in "${PROCESSES[@]}"; do ignores+=(--ignore "$path"); done
+# The whole suite. First the failure suite, alone: it stops PostgreSQL, RabbitMQ and Redis on
+# purpose, which nothing else may see. Then the other tests that start real processes (workers,
+# beat, gunicorn, the benchmarks' quick run) one at a time, beside the rest (requests, services,
+# admin, deploy files), each in a run of its own: the two take about as long, so together they
+# take the longer one's time on two cores, not the sum.
+FAILURES=(tests/failures)
+PROCESSES=(tests/e2e tests/observability tests/test_bench.py)
+add_vhost "${run_id}_failures"
 add_vhost "${run_id}_others"
 add_vhost "${run_id}_processes"
-echo "make test: tests that start processes below; the others run beside them (log: $others_log)"
+echo "make test: the failure suite first, alone"
+run_pytest "${run_id}_failures" "${FAILURES[@]}"
+others_log="${TMPDIR:-/tmp}/notifier-test-${run_id}-others.log"
+ignores=()
+for path in "${FAILURES[@]}" "${PROCESSES[@]}"; do ignores+=(--ignore "$path"); done
+echo "make test: the tests that start processes below; the others run beside them (log: $others_log)"
 run_pytest "${run_id}_others" "${ignores[@]}" >"$others_log" 2>&1 &
 others=$!
 processes_status=0
