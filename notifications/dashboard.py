@@ -22,7 +22,7 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from notifications.models import LIVE_STATUSES, Notification, Status
-from notifier import gates
+from notifier import gate_reads
 
 HOURS = 24
 # Past this many due rows the backlog is shown as "more than": counting millions of index
@@ -94,7 +94,7 @@ def dashboard(*, now: datetime | None = None) -> Dashboard:
         lateness_by_hour=[row for row in by_hour if row.hour is not None],
         lateness=overall,
         backlog=due_backlog(now=now),
-        breakers=gates.open_breakers(),
+        breakers=gate_reads.open_breakers(),
     )
 
 

@@ -1,5 +1,5 @@
-"""Reads of the shared Redis state for the operator's metrics: which breakers are open, and
-how long ago a named heartbeat was stamped. Read at scrape time, bounded, never raising:
+"""Reads of the shared Redis state for the operator's metrics and dashboard: which breakers are
+open, and how long ago a named heartbeat was stamped. Read at scrape time, bounded, never raising:
 a scrape must answer even with Redis away (the answer then leaves the value out).
 
 Apart from ``gates`` (whose keys and client it shares) so the send path's module stays small.
@@ -28,25 +28,30 @@ return tostring(t[1] + t[2] / 1000000 - tonumber(at))
 """
 
 
-def open_breakers() -> list[str] | None:
-    """The targets whose breaker is open now (at most ``OPEN_BREAKERS_MAX``); ``None`` when
-    Redis cannot say (or there is none configured)."""
+def open_breakers() -> dict[str, float] | None:
+    """Each open breaker's target and seconds to its probe (at most ``OPEN_BREAKERS_MAX``), found
+    by an incremental SCAN (never ``KEYS``); ``None`` when Redis cannot be read (unknown, not
+    "none"); empty without Redis (the embedded default has no breakers)."""
     settings = gates._settings_source()
     if not settings.redis_url:
-        return None
-    prefix, suffix = gates._keys(settings, "breaker", ""), ":open"
-    head = prefix[:-1]  # without the closing brace of the hash tag: "<prefix>:gate:breaker:{"
-    found: list[str] = []
+        return {}
+    head, tail = gates._keys(settings, "breaker", "")[:-1], "}:open"  # …:gate:breaker:{target}:open
+    pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in head) + "*" + tail
     try:
         client = gates._client(settings.redis_url)
-        for key in client.scan_iter(match=f"{head}*}}{suffix}", count=500):
-            found.append(key.decode()[len(head) : -len(suffix) - 1])
-            if len(found) >= OPEN_BREAKERS_MAX:
+        keys: list[str] = []
+        for key in client.scan_iter(match=pattern, count=500):
+            keys.append(key.decode())
+            if len(keys) >= OPEN_BREAKERS_MAX:
                 break
+        with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.pttl(key)
+            ttls = pipe.execute()
     except redis.RedisError as exc:
         logger.warning("breakers unreadable (%s)", type(exc).__name__)
         return None
-    return found
+    return {key[len(head) : -len(tail)]: ttl / 1000 for key, ttl in zip(keys, ttls, strict=True) if ttl > 0}
 
 
 def stamp(name: str) -> None:

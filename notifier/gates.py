@@ -376,27 +376,6 @@ def is_open(breaker: str) -> bool:
         return False
 
 
-def open_breakers() -> dict[str, float] | None:
-    """Each open breaker's name and seconds to its probe, found by an incremental SCAN (never
-    ``KEYS``); ``None`` when Redis cannot be read (unknown, not "none"); empty without Redis."""
-    settings = _settings_source()
-    if not settings.redis_url:
-        return {}
-    head, tail = _keys(settings, "breaker", "")[:-1], "}:open"  # …:gate:breaker:{name}:open
-    pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in head) + "*" + tail
-    try:
-        client = _client(settings.redis_url)
-        keys = [key.decode() for key in client.scan_iter(match=pattern, count=1000)]
-        with client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.pttl(key)
-            ttls = pipe.execute()
-    except redis.RedisError as exc:
-        logger.warning("gates unavailable (%s): breakers unknown", type(exc).__name__)
-        return None
-    return {key[len(head) : -len(tail)]: ttl / 1000 for key, ttl in zip(keys, ttls, strict=True) if ttl > 0}
-
-
 def _spread(seconds: float) -> float:
     """A wait with jitter, so many deferred sends do not all come back at the same instant."""
     return max(seconds, 0.5) * random.uniform(1.0, 1.5)
