@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,8 +19,7 @@ from notifications.api.endpoint_serializers import (
     EndpointSerializer,
     EndpointUpdateSerializer,
 )
-from notifications.api.pagination import NewestFirst
-from notifications.api.parsers import require_body_media_type
+from notifications.api.owned import OwnedResourceViewSet
 from notifications.api.views import UNSUPPORTED
 from notifications.models import Endpoint
 
@@ -40,7 +41,6 @@ CREATE_EXAMPLES = [
         request_only=True,
     ),
 ]
-BODY_ACTIONS = ("create", "partial_update", "recover")
 
 
 @extend_schema_view(
@@ -61,46 +61,27 @@ BODY_ACTIONS = ("create", "partial_update", "recover")
         summary="Delete an endpoint (its events not yet delivered are dropped)", responses={204: None, 404: NOT_FOUND}
     ),
 )
-class EndpointViewSet(viewsets.GenericViewSet):
+class EndpointViewSet(OwnedResourceViewSet):
     serializer_class = EndpointSerializer
-    pagination_class = NewestFirst
+    create_serializer_class = EndpointFieldsSerializer
+    update_serializer_class = EndpointUpdateSerializer
     queryset = Endpoint.objects.none()  # for the schema; requests use the selectors
-    lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+    body_actions = ("create", "partial_update", "recover")
 
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)  # authentication, permissions and throttling first
-        if self.action in BODY_ACTIONS:
-            require_body_media_type(request)
+    def owned_list(self, owner: Any) -> QuerySet[Endpoint]:
+        return selectors.endpoint_list(owner=owner)
 
-    def get_object(self) -> Endpoint:
-        endpoint = selectors.endpoint_get(owner=self.request.user, endpoint_id=self.kwargs["pk"])
-        if endpoint is None:
-            raise Http404
-        return endpoint
+    def owned_get(self, owner: Any, pk: str) -> Endpoint | None:
+        return selectors.endpoint_get(owner=owner, endpoint_id=pk)
 
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.endpoint_list(owner=request.user))
-        return self.get_paginated_response(EndpointSerializer(page, many=True).data)
+    def owned_create(self, owner: Any, data: dict[str, Any]) -> Endpoint:
+        return services.endpoint_create(owner=owner, data=data)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(EndpointSerializer(self.get_object()).data)
+    def owned_update(self, instance: Endpoint, changes: dict[str, Any]) -> Endpoint:
+        return services.endpoint_update(endpoint=instance, changes=changes)
 
-    def create(self, request: Request) -> Response:
-        serializer = EndpointFieldsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        endpoint = services.endpoint_create(owner=request.user, data=serializer.validated_data)
-        return Response(EndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, pk: str) -> Response:
-        endpoint = self.get_object()
-        changes = EndpointUpdateSerializer(data=request.data)
-        changes.is_valid(raise_exception=True)
-        endpoint = services.endpoint_update(endpoint=endpoint, changes=changes.validated_data)
-        return Response(EndpointSerializer(endpoint).data)
-
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.endpoint_delete(endpoint=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def owned_delete(self, instance: Endpoint) -> None:
+        services.endpoint_delete(endpoint=instance)
 
     @extend_schema(
         summary="Send again every event delivery to this endpoint that failed since a time",

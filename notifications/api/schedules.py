@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from notifications import selectors, services
-from notifications.api.pagination import NewestFirst
-from notifications.api.parsers import require_body_media_type
+from notifications.api.owned import OwnedResourceViewSet
 from notifications.api.schedule_serializers import (
     ScheduleCreateSerializer,
     ScheduleSerializer,
@@ -38,7 +36,6 @@ CREATE_EXAMPLES = [
         request_only=True,
     ),
 ]
-BODY_ACTIONS = ("create", "partial_update")
 
 
 @extend_schema_view(
@@ -61,43 +58,23 @@ BODY_ACTIONS = ("create", "partial_update")
         summary="Delete a schedule (the notifications it made stay)", responses={204: None, 404: NOT_FOUND}
     ),
 )
-class ScheduleViewSet(viewsets.GenericViewSet):
+class ScheduleViewSet(OwnedResourceViewSet):
     serializer_class = ScheduleSerializer
-    pagination_class = NewestFirst
+    create_serializer_class = ScheduleCreateSerializer
+    update_serializer_class = ScheduleUpdateSerializer
     queryset = Schedule.objects.none()  # for the schema; requests use the selectors
-    lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
-    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
-        super().initial(request, *args, **kwargs)  # authentication, permissions and throttling first
-        if self.action in BODY_ACTIONS:
-            require_body_media_type(request)
+    def owned_list(self, owner: Any) -> QuerySet[Schedule]:
+        return selectors.schedule_list(owner=owner)
 
-    def get_object(self) -> Schedule:
-        schedule = selectors.schedule_get(owner=self.request.user, schedule_id=self.kwargs["pk"])
-        if schedule is None:
-            raise Http404
-        return schedule
+    def owned_get(self, owner: Any, pk: str) -> Schedule | None:
+        return selectors.schedule_get(owner=owner, schedule_id=pk)
 
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.schedule_list(owner=request.user))
-        return self.get_paginated_response(ScheduleSerializer(page, many=True).data)
+    def owned_create(self, owner: Any, data: dict[str, Any]) -> Schedule:
+        return services.schedule_create(owner=owner, data=data)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ScheduleSerializer(self.get_object()).data)
+    def owned_update(self, instance: Schedule, changes: dict[str, Any]) -> Schedule:
+        return services.schedule_update(schedule=instance, changes=changes)
 
-    def create(self, request: Request) -> Response:
-        serializer = ScheduleCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        schedule = services.schedule_create(owner=request.user, data=serializer.validated_data)
-        return Response(ScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, pk: str) -> Response:
-        schedule = self.get_object()
-        changes = ScheduleUpdateSerializer(data=request.data)
-        changes.is_valid(raise_exception=True)
-        schedule = services.schedule_update(schedule=schedule, changes=changes.validated_data)
-        return Response(ScheduleSerializer(schedule).data)
-
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.schedule_delete(schedule=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def owned_delete(self, instance: Schedule) -> None:
+        services.schedule_delete(schedule=instance)
