@@ -111,6 +111,24 @@ class DeliveryStatusFilter(admin.SimpleListFilter):
         return queryset.filter(delivery_status=self.value()) if self.value() else queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    """Notifications the clients made, or the service's deliveries of events to their endpoints
+    (webhook rows like any other, which the clients' own lists never show)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("notifications", "Notifications"), ("events", "Events to endpoints")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
+        if self.value() == "events":
+            return queryset.filter(endpoint__isnull=False)
+        if self.value() == "notifications":
+            return queryset.filter(endpoint__isnull=True)
+        return queryset
+
+
 def matching(term: str) -> Q:
     """An id exactly; an idempotency key or a recipient by its start (case-sensitive): each by its index."""
     if connection.vendor == "postgresql":
@@ -148,7 +166,15 @@ class NotificationAdmin(ServiceWrittenAdmin, admin.ModelAdmin):
         "failure_reason",
         "last_error_cut",
     )
-    list_filter = ("status", ChannelFilter, "priority", "failure_reason", ProviderFilter, DeliveryStatusFilter)
+    list_filter = (
+        "status",
+        ChannelFilter,
+        "priority",
+        "failure_reason",
+        ProviderFilter,
+        DeliveryStatusFilter,
+        KindFilter,
+    )
     # What ``get_search_results`` matches, in Django's notation (= exact, ^ start); it shows the search box.
     search_fields = ("=id", "^idempotency_key", "^recipient")
     search_help_text = "An id, or the start of an idempotency key or of a recipient (case-sensitive)."

@@ -261,6 +261,12 @@ class Notification(models.Model):
                 condition=Q(endpoint__isnull=False),
                 name="notification_endpoint_status",
             ),
+            # The admin's "events to endpoints" filter, newest first.
+            models.Index(
+                fields=("-created_at", "-id"),
+                condition=Q(endpoint__isnull=False),
+                name="notification_event_created",
+            ),
             # A window's members, read when it closes (and when a member is cancelled).
             models.Index(
                 fields=("digest_window", "created_at"),

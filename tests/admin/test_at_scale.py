@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifications.admin import EstimatedCountPaginator, NotificationAdmin
+from notifications.models import Endpoint
 from tests.admin.conftest import CHANGELIST, html
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +23,16 @@ SEQ_SCAN = "Seq Scan on notifications_notification"
 def rows(make_notification):
     """Rows for the filters and the search to pick from: two for each filter, so that a page of one is a LIMIT."""
     failed = {"status": "failed", "failure_reason": "permanent", "priority": "high"}
+    first = make_notification(**failed, idempotency_key="order-4711-shipped")
+    endpoint = Endpoint.objects.create(owner=first.owner, url="https://hooks.example.com/events")
+    event = {"owner": first.owner, "endpoint": endpoint, "recipient": endpoint.url, "event_type": "notification.sent"}
     return [
-        make_notification(**failed, idempotency_key="order-4711-shipped"),
+        first,
         make_notification(status="sent", channel="console", recipient="ops-oncall"),
         make_notification(**failed, idempotency_key="invoice-0815"),
         make_notification(status="scheduled", recipient="https://hooks.example.com/orders"),
+        make_notification(**event),
+        make_notification(**event),
     ]
 
 
@@ -63,6 +69,7 @@ FILTERS = {
     "channel": ({"channel": "webhook"}, "notification_channel_created"),
     "priority": ({"priority__exact": "high"}, "notification_priority_created"),
     "failure reason": ({"failure_reason__exact": "permanent"}, "notification_failure_created"),
+    "events to endpoints": ({"kind": "events"}, "notification_event_created"),
 }
 
 
@@ -140,5 +147,5 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate(admin_client, r
 
 
 def test_below_the_exact_limit_the_count_is_exact(admin_client, rows):
-    assert admin_client.get(CHANGELIST).context["cl"].result_count == 4
+    assert admin_client.get(CHANGELIST).context["cl"].result_count == len(rows)
     assert admin_client.get(CHANGELIST, {"status__exact": "failed"}).context["cl"].result_count == 2

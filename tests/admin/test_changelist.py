@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifications.models import Endpoint
 from tests.admin.conftest import CHANGELIST, html, shown
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,23 @@ def test_changelist_lists_every_clients_notifications(admin_client, make_notific
     page = html(response)
     assert "a@example.com" in page
     assert "b@example.com" in page
+
+
+def test_filter_by_kind_parts_notifications_from_events_to_endpoints(admin_client, make_notification):
+    notification = make_notification(channel="webhook", recipient="https://hooks.example.com/orders")
+    endpoint = Endpoint.objects.create(owner=notification.owner, url="https://hooks.example.com/events")
+    event = make_notification(
+        owner=notification.owner,
+        channel="webhook",
+        recipient=endpoint.url,
+        endpoint=endpoint,
+        event_type="notification.sent",
+        payload={"type": "notification.sent", "timestamp": "2026-11-29T12:00:00Z", "data": {}},
+    )
+
+    assert shown(admin_client.get(CHANGELIST), notification, event) == {notification, event}
+    assert shown(admin_client.get(CHANGELIST, {"kind": "events"}), notification, event) == {event}
+    assert shown(admin_client.get(CHANGELIST, {"kind": "notifications"}), notification, event) == {notification}
 
 
 def test_filter_by_status(admin_client, make_notification):
