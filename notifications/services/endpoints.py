@@ -2,12 +2,13 @@
 
 Re-enabling (``enabled: true``) clears why the service disabled it and its failing run, so the
 next failure starts a new run of ``NOTIFY_ENDPOINT_DISABLE_AFTER``. Recover re-sends every event
-delivery to it that ended ``failed`` since a time, each through the manual retry (a new dispatch
-token, attempts back to 0), published once it commits.
+delivery to it that ended ``failed`` since a time as the manual retry does (a new dispatch token,
+attempts back to 0, due now), a batch at a time, published once each batch commits.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications import conf, selectors
-from notifications.exceptions import ContentInvalid, InvalidState
+from notifications.dispatch import Dispatch
+from notifications.exceptions import ContentInvalid
 from notifications.models import LIVE_STATUSES, Endpoint, Notification, Status
-from notifications.services.changing import notification_retry
+from notifications.services.publishing import publish_on_commit
 
+# Event deliveries a recover re-sends per transaction: an endpoint down for days has many.
+RECOVER_BATCH = 1000
 # The fields a client sets.
 ENDPOINT_FIELDS = ("url", "events", "enabled", "description")
 
@@ -63,15 +67,33 @@ def endpoint_delete(*, endpoint: Endpoint) -> None:
 
 def endpoint_recover(*, endpoint: Endpoint, since: datetime) -> int:
     """Re-send every event delivery to ``endpoint`` that ended ``failed`` at ``since`` or later;
-    how many. Each goes through ``notification_retry``, so one re-sent meanwhile is skipped."""
+    how many. An endpoint that failed for days holds many, so not one retry each: batches of
+    ``RECOVER_BATCH`` rows locked (``SKIP LOCKED``: a concurrent recover takes others), moved
+    back to ``scheduled`` by one conditional UPDATE that only failed rows pass, under one
+    dispatch token (they travel together in batch messages), published when the batch commits."""
     if since > timezone.now():
         raise ContentInvalid({"since": ["In the future: give a time at or before now."]})
-    recovered = 0
-    failed = selectors.endpoint_failed_deliveries(endpoint=endpoint, since=since).only("id", "status")
-    for delivery in list(failed):
-        try:
-            notification_retry(notification=delivery)
-        except InvalidState:
-            continue  # it left failed meanwhile
-        recovered += 1
-    return recovered
+    recovered, started_at = 0, timezone.now()
+    while True:
+        with transaction.atomic():
+            # Only what had failed when the recover began: a row re-sent here that fails again
+            # at once (a receiver still refusing) is not taken a second time.
+            failed = selectors.endpoint_failed_deliveries(endpoint=endpoint, since=since)
+            failed = failed.filter(updated_at__lte=started_at)
+            ids = list(failed.select_for_update(skip_locked=True).values_list("id", flat=True)[:RECOVER_BATCH])
+            if not ids:
+                return recovered
+            now, token = timezone.now(), uuid.uuid4()
+            rows = Notification.objects.filter(id__in=ids, status=Status.FAILED)
+            priorities = dict(rows.values_list("id", "priority"))
+            rows.update(
+                status=Status.SCHEDULED,
+                attempts=0,
+                failure_reason="",
+                next_attempt_at=now,
+                dispatch_token=token,
+                last_enqueued_at=now,
+                updated_at=now,
+            )
+            publish_on_commit([Dispatch(row_id, token, now, priority) for row_id, priority in priorities.items()])
+            recovered += len(priorities)

@@ -305,6 +305,27 @@ def test_recover_re_sends_only_the_deliveries_that_failed_since_the_time(alice, 
     assert receiver.requests[-1].status == 200
 
 
+def test_recover_takes_many_failed_deliveries_a_batch_at_a_time_each_once(alice, endpoint, receiver, monkeypatch):
+    monkeypatch.setattr(services.endpoints, "RECOVER_BATCH", 2)
+    receiver.default = Reply(status=410)
+    since = timezone.now()
+    made = [console(alice) for _ in range(5)]
+    for item in made:
+        deliver(Notification.objects.get(id=item["id"]))
+    deliver_events(receiver)  # all five fail for good
+    receiver.default = Reply(status=200)
+
+    answer = alice.post(f"/api/v1/endpoints/{endpoint['id']}/recover/", {"since": since.isoformat()}, format="json")
+
+    assert answer.json() == {"recovered": 5}
+    again = [row for row in event_rows() if row.status == "scheduled"]
+    assert len(again) == 5 and {row.attempts for row in again} == {0}
+    assert sorted(event["data"]["id"] for event in deliver_events(receiver)) == sorted(item["id"] for item in made)
+    assert alice.post(
+        f"/api/v1/endpoints/{endpoint['id']}/recover/", {"since": since.isoformat()}, format="json"
+    ).json() == {"recovered": 0}
+
+
 def test_a_schedules_occurrence_suppressed_at_create_raises_suppressed(alice, endpoint, receiver):
     assert alice.put("/api/v1/recipients/ana/", {"preferences": {"channels": {"console": False}}}, format="json")
     body = {"cron": "* * * * *", "notification": {"channel": "console", "to": "ana", "body": "tick"}}
