@@ -21,7 +21,7 @@ from django.utils import timezone
 from notifications.exceptions import InvalidState
 from notifications.models import LIVE_STATUSES, TERMINAL_STATUSES, EventType, Notification, Status
 from notifications.services.creating import CONTENT_FIELDS
-from notifications.services.events import events_listening, events_record
+from notifications.services.events import events_listening, events_listening_to, events_record
 from notifications.services.publishing import dispatch_of, publish_on_commit
 
 
@@ -56,11 +56,7 @@ def notification_reschedule(*, notification: Notification, changes: dict[str, An
 def notification_cancel(*, notification: Notification) -> Notification:
     """``scheduled``/``retrying`` → ``cancelled``. The queued message expires harmlessly at the claim."""
     now = timezone.now()
-    endpoints = (
-        []
-        if notification.event_type
-        else events_listening(owner_ids=[notification.owner_id], event_type=EventType.CANCELLED)
-    )
+    endpoints = events_listening_to(notification, EventType.CANCELLED)
     with transaction.atomic() if endpoints else contextlib.nullcontext():
         updated = Notification.objects.filter(id=notification.id, status__in=LIVE_STATUSES).update(
             status=Status.CANCELLED, cancelled_at=now, next_attempt_at=None, updated_at=now

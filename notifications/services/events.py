@@ -66,6 +66,14 @@ def events_listening(*, owner_ids: Iterable[Any], event_type: str) -> list[Endpo
     return selectors.endpoints_listening(owner_ids=owner_ids, event_type=event_type)
 
 
+def events_listening_to(notification: Notification, event_type: str | None) -> list[Endpoint]:
+    """The endpoints that want ``event_type`` about ``notification``: none for an event delivery
+    (events raise no events) or when the change raises no event (``None``, e.g. ``retrying``)."""
+    if notification.event_type or event_type is None:
+        return []
+    return events_listening(owner_ids=[notification.owner_id], event_type=event_type)
+
+
 def events_record(
     *, notifications: Sequence[Notification], event_type: str, endpoints: list[Endpoint] | None = None
 ) -> int:

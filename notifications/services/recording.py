@@ -27,7 +27,6 @@ from notifications import conf, metrics
 from notifications.models import (
     DeadPushToken,
     DeliveryAttempt,
-    Endpoint,
     EventType,
     FailureReason,
     Notification,
@@ -37,7 +36,7 @@ from notifications.models import (
 from notifications.services.events import (
     EVENT_OF_STATUS,
     endpoint_delivery_outcome,
-    events_listening,
+    events_listening_to,
     events_record,
 )
 from notifications.services.fastpaths import finish_attempt
@@ -144,7 +143,7 @@ def record_suppressed(notification: Notification) -> DeliveryResult | None:
     ``opted_out``, no attempt spent (the claim's is taken back) and none recorded; ``None`` if
     the claim was lost."""
     now = timezone.now()
-    endpoints = _listening(notification, Status.SUPPRESSED)
+    endpoints = events_listening_to(notification, EventType.SUPPRESSED)
     with transaction.atomic() if endpoints else contextlib.nullcontext():
         held = Notification.objects.filter(
             id=notification.id, status=Status.SENDING, attempts_total=notification.attempts_total
@@ -227,15 +226,6 @@ def _count_for_endpoint(notification: Notification, *, succeeded: bool, now: dat
         logger.exception("notification %s: its endpoint's failing run was not updated", notification.id)
 
 
-def _listening(notification: Notification, status: str) -> list[Endpoint]:
-    """The endpoints that want the event of ``notification`` ending in ``status``: none for an
-    event delivery, or for a status that raises no event (``retrying``)."""
-    event_type = EVENT_OF_STATUS.get(status)
-    if notification.event_type or event_type is None:
-        return []
-    return events_listening(owner_ids=[notification.owner_id], event_type=event_type)
-
-
 def _write_outcome_and_events(notification: Notification, fields: dict[str, Any], attempt: DeliveryAttempt) -> bool:
     """The outcome's one statement, or, when an endpoint wants its event, that statement and the
     event's rows in one transaction."""
@@ -243,7 +233,7 @@ def _write_outcome_and_events(notification: Notification, fields: dict[str, Any]
     while True:
         try:
             # Read in the loop: the connection may have dropped during the send.
-            endpoints = _listening(notification, fields["status"])
+            endpoints = events_listening_to(notification, EVENT_OF_STATUS.get(fields["status"]))
             if not endpoints:
                 return _write_outcome(notification, fields, attempt)
             with transaction.atomic():
