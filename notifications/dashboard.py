@@ -21,7 +21,8 @@ from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from notifications.models import LIVE_STATUSES, Notification, Status
+from notifications import selectors
+from notifications.models import Notification, Status
 from notifier import gate_reads
 
 HOURS = 24
@@ -169,8 +170,6 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def due_backlog(*, now: datetime) -> Backlog:
-    """Live rows due by ``now`` and the oldest one's wait, both through ``notification_live_due``."""
-    due = Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).order_by()
-    count = due[: BACKLOG_CAP + 1].count()
-    oldest = due.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
-    return Backlog(due=count, oldest_due_seconds=(now - oldest).total_seconds() if oldest else 0.0)
+    """Live rows due by ``now`` (at most ``BACKLOG_CAP`` counted) and the oldest one's wait."""
+    count, oldest_due_seconds = selectors.due_backlog(now=now, cap=BACKLOG_CAP)
+    return Backlog(due=count, oldest_due_seconds=oldest_due_seconds)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -110,17 +110,21 @@ def failed_list(
     return rows.order_by("updated_at")
 
 
+def due_backlog(*, now: datetime, cap: int | None = None) -> tuple[int, float]:
+    """Live rows due by ``now`` (counting stops past ``cap``, when given) and the seconds the
+    oldest of them has waited (0 with none): both read through ``notification_live_due``."""
+    due = Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).order_by()
+    count = (due if cap is None else due[: cap + 1]).count()
+    oldest = due.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    return count, max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
 def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
     """What an operator checks first: rows by status, how far behind the due rows are,
     leases past expiry, and the dead letters by reason."""
     now = now or timezone.now()
     by_status = dict(Notification.objects.values_list("status").annotate(n=Count("id")).order_by())
-    oldest_due = (
-        Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    due_now, oldest_due_seconds = due_backlog(now=now)
     failed_by_reason = dict(
         Notification.objects.filter(status=Status.FAILED)
         .values_list("failure_reason")
@@ -129,8 +133,8 @@ def delivery_health(*, now: datetime | None = None) -> dict[str, object]:
     )
     return {
         "by_status": {status: by_status.get(status, 0) for status in Status.values},
-        "due_now": Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).count(),
-        "oldest_due_seconds": round((now - oldest_due).total_seconds(), 1) if oldest_due else 0.0,
+        "due_now": due_now,
+        "oldest_due_seconds": round(oldest_due_seconds, 1),
         "expired_leases": Notification.objects.filter(status=Status.SENDING, lease_expires_at__lt=Now()).count(),
         "failed_by_reason": failed_by_reason,
     }
@@ -147,7 +151,7 @@ DEAD_LETTER_WINDOW = timedelta(hours=24)
 
 
 def backlog(*, timeout: timedelta, now: datetime | None = None) -> Backlog:
-    """The due backlog and the recent dead letters, for the metrics' scrape: two index reads
+    """The due backlog and the recent dead letters, for the metrics' scrape: index reads
     (``notification_live_due``, ``notification_status_updated``), each stopped by
     ``timeout`` on PostgreSQL, so a slow database cannot hang a scrape (it raises instead)."""
     now = now or timezone.now()
@@ -156,12 +160,9 @@ def backlog(*, timeout: timedelta, now: datetime | None = None) -> Backlog:
             with connection.cursor() as cursor:
                 # SET takes no parameters; set_config(…, true) is SET LOCAL, for this transaction.
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{timeout.total_seconds():.3f}s"])
-        due = Notification.objects.filter(status__in=LIVE_STATUSES, next_attempt_at__lte=now).aggregate(
-            count=Count("*"), oldest=Min("next_attempt_at")
-        )
+        due, oldest_due_age = due_backlog(now=now)
         dead = Notification.objects.filter(status=Status.FAILED, updated_at__gte=now - DEAD_LETTER_WINDOW).count()
-    oldest = (now - due["oldest"]).total_seconds() if due["oldest"] else 0.0
-    return Backlog(due=due["count"], oldest_due_age=max(oldest, 0.0), dead_letters=dead)
+    return Backlog(due=due, oldest_due_age=oldest_due_age, dead_letters=dead)
 
 
 def recipient_list(*, owner: AbstractBaseUser) -> QuerySet[Recipient]:
