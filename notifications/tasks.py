@@ -22,8 +22,8 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from notifications import conf, logcontext, metrics, services, task_names
-from notifications.dispatch import TRACE_HEADER
+from notifications import conf, metrics, services, task_names
+from notifications.dispatch import trace_headers
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,9 @@ class DeliveryTask(Task):
             )
         elif isinstance(exc, DATABASE_DOWN):
             countdown = services.retry_countdown(attempts=1)
-        if logcontext.current_trace_id():  # the retry's log lines keep the trace
-            options.setdefault("headers", {TRACE_HEADER: logcontext.current_trace_id()})
+        headers = trace_headers()
+        if headers:  # the retry's log lines keep the trace
+            options.setdefault("headers", headers)
         return super().retry(
             args=args, kwargs=kwargs, exc=exc, throw=throw, countdown=countdown, max_retries=None, **options
         )
